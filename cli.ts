@@ -1,0 +1,57 @@
+/** The `weir` command (DESIGN.md section 8). */
+import { Command, Option } from 'commander';
+import { registerKafkaCommand } from './cli/kafka-command';
+import { ROLES, StartupError, startWeir, type Role } from './cli/start';
+import { ConfigError, loadConfig } from './infra/config';
+import { createLogger } from './infra/logger';
+import { registerGenerateCommand } from './ingest/load-generator/main';
+
+const program = new Command('weir').description('Lambda-architecture analytics backend').showHelpAfterError();
+
+program
+  .command('start')
+  .description('run weir: every role in one process, or one role per process with --role')
+  .addOption(new Option('--role <role>', 'run one role (needs KAFKA_BROKERS)').choices([...ROLES]))
+  .option('--demo', 'create a demo app and send demo traffic', false)
+  .option('--demo-rate <n>', 'demo traffic in events/s', (v) => Number(v), 200)
+  .action(async (o: { role?: Role; demo: boolean; demoRate: number }) => {
+    const cfg = loadConfig();
+    const log = createLogger(cfg.logLevel);
+    const running = await startWeir(cfg, { role: o.role, demo: o.demo, demoRate: o.demoRate }, log);
+    printBanner(running, !cfg.adminToken);
+    let signalled = false;
+    const shutdown = (sig: string) => {
+      if (signalled) return;
+      signalled = true;
+      log.info({ signal: sig }, 'shutting down: draining, flushing, committing');
+      void running.stop().then(() => process.exit(0));
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+  });
+
+registerKafkaCommand(program);
+registerGenerateCommand(program);
+
+function printBanner(r: Awaited<ReturnType<typeof startWeir>>, generatedToken: boolean): void {
+  const lines = [
+    '',
+    `  weir is running at ${r.url}`,
+    `  dashboard:   ${r.url}/`,
+    `  admin token: ${r.adminToken}${generatedToken ? '  (generated; set ADMIN_TOKEN to choose one)' : ''}`,
+  ];
+  if (r.demoKeys) {
+    lines.push(`  demo app:    ${r.demoKeys.app_id}`, `  write key:   ${r.demoKeys.write_key}`, `  read key:    ${r.demoKeys.read_key}`);
+  }
+  lines.push('  stop with Ctrl-C', '');
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof StartupError || err instanceof ConfigError) {
+    process.stderr.write(`weir: ${err.message}\n`);
+  } else {
+    process.stderr.write(`weir: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,217 @@
+/**
+ * `weir start [--role …] [--demo]`: the composition root. Builds the shared dependencies
+ * (Kafka, ClickHouse, object store, app registry), starts the roles of this process and one
+ * HTTP server for their routes, and stops everything in reverse order on SIGTERM/SIGINT.
+ * With no role every role runs in this one process (the embedded default: chDB binds one
+ * data directory per process).
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Router } from 'express';
+import type { Kafka } from 'kafkajs';
+import { adminAppsRouter } from '../infra/apps/admin-routes';
+import { createAppRegistry, type AppRegistry } from '../infra/apps/app-registry';
+import { createClickHouse, type ClickHouseHandle } from '../infra/clickhouse/client';
+import { migrate } from '../infra/clickhouse/migrate';
+import type { Config } from '../infra/config';
+import { startHttpServer, type HttpServerHandle, type ReadinessCheck } from '../infra/http/http-server';
+import { createKafka, ensureTopics, startLocalBroker, waitForKafka, type LocalBroker } from '../infra/kafka/local-broker';
+import { createLogger, type Logger } from '../infra/logger';
+import { createMetricsRegistry } from '../infra/metrics';
+import { createObjectStore, type ObjectStore } from '../infra/object-store/object-store';
+import { CACHE_DIR } from '../infra/paths';
+import { startArchiver } from '../ingest/archiver/main';
+import { startCollector } from '../ingest/collector/main';
+import { startSpeedLayer } from '../speed-layer/main';
+import { startDemoTraffic } from './demo-traffic';
+
+export const ROLES = ['ingest', 'archiver', 'speed'] as const;
+export type Role = (typeof ROLES)[number];
+
+const NEEDS = {
+  ingest: { clickhouse: true, store: false },
+  archiver: { clickhouse: false, store: true },
+  speed: { clickhouse: true, store: false },
+} satisfies Record<Role, { clickhouse: boolean; store: boolean }>;
+
+export interface StartOptions {
+  /** One role, or several (tests); unset: every role. */
+  role?: Role | Role[];
+  demo: boolean;
+  /** Events/s of demo traffic. */
+  demoRate?: number;
+}
+
+export interface Running {
+  url: string;
+  adminToken: string;
+  demoKeys?: { app_id: string; write_key: string; read_key: string };
+  stop(): Promise<void>;
+}
+
+export class StartupError extends Error {}
+
+export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = createLogger(cfg.logLevel)): Promise<Running> {
+  const roles: Role[] = opts.role ? [opts.role].flat() : [...ROLES];
+  const registry = createMetricsRegistry();
+  const stops: { name: string; stop: () => Promise<void> }[] = [];
+  const checks: Record<string, ReadinessCheck> = {};
+  const routers: Router[] = [];
+  const onStop = (name: string, stop: () => Promise<void>) => stops.push({ name, stop });
+
+  async function stopAll(): Promise<void> {
+    for (const s of stops.reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        log.error({ err, component: s.name }, 'stop failed');
+      }
+    }
+  }
+
+  // A role that cannot go on takes the process down loudly, after a clean stop of the rest.
+  const fatal = (name: string) => (err: Error) => {
+    log.fatal({ err }, `${name} failed; exiting`);
+    process.exitCode = 1;
+    void stopAll().finally(() => process.exit(1));
+  };
+
+  try {
+    fs.mkdirSync(cfg.dataDir, { recursive: true });
+    const kafka = await connectKafka(cfg, opts, log, onStop);
+    checks.kafka = () => probeKafka(kafka, cfg.kafka.topics.events);
+
+    let ch: ClickHouseHandle | undefined;
+    let apps: AppRegistry | undefined;
+    if (roles.some((r) => NEEDS[r].clickhouse)) {
+      ch = createClickHouse(cfg);
+      onStop('clickhouse', ch.close);
+      const client = ch.client;
+      await component('ClickHouse', cfg.clickhouse.url ?? `embedded chDB in ${cfg.dataDir}/clickhouse`, async () => {
+        const ping = await client.ping();
+        if (!ping.success) throw ping.error;
+        await migrate(client);
+      });
+      checks.clickhouse = async () => {
+        const ping = await client.ping();
+        if (!ping.success) throw ping.error;
+      };
+      apps = createAppRegistry(client, { defaultLookbackDays: cfg.lookbackDays });
+      onStop('apps', async () => apps?.close());
+      await apps.refresh();
+    }
+
+    let store: ObjectStore | undefined;
+    if (roles.some((r) => NEEDS[r].store)) {
+      const s = createObjectStore(cfg.objectStore.url, cfg.objectStore.s3);
+      store = s;
+      await component('object store', cfg.objectStore.url, () => s.ping());
+      checks.object_store = () => s.ping();
+    }
+
+    const adminToken = cfg.adminToken ?? randomBytes(24).toString('base64url');
+
+    for (const role of roles) {
+      if (role === 'ingest') {
+        const collector = await startCollector(cfg, { kafka, apps: apps as AppRegistry, registry, log });
+        onStop('collector', collector.stop);
+        routers.push(collector.router, adminAppsRouter({ apps: apps as AppRegistry, adminToken }));
+      }
+      if (role === 'archiver') {
+        const archiver = await startArchiver(
+          { groupId: `${cfg.kafka.topics.events}-archiver`, topics: cfg.kafka.topics },
+          {
+            kafka,
+            store: store as ObjectStore,
+            registry,
+            log,
+            onFatal: fatal('archiver'),
+          },
+        );
+        onStop('archiver', archiver.stop);
+      }
+      if (role === 'speed') {
+        const speed = await startSpeedLayer(cfg, { kafka, ch: (ch as ClickHouseHandle).client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer') });
+        onStop('speed layer', speed.stop);
+      }
+    }
+
+    const http: HttpServerHandle = await startHttpServer({ host: cfg.http.host, port: cfg.http.port, routers, checks, registry, log });
+    // The HTTP server stops first: no new work while the rest drains.
+    stops.push({ name: 'http', stop: http.stop });
+
+    let demoKeys: Running['demoKeys'];
+    if (opts.demo && apps) {
+      demoKeys = await ensureDemoApp(apps, cfg.dataDir);
+      const demo = startDemoTraffic({ url: http.url, appId: demoKeys.app_id, writeKey: demoKeys.write_key, rate: opts.demoRate ?? 200, log });
+      stops.push({ name: 'demo traffic', stop: demo.stop });
+    }
+    log.info({ url: http.url, roles }, 'weir started');
+    return { url: http.url, adminToken, demoKeys, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function connectKafka(cfg: Config, opts: StartOptions, log: Logger, onStop: (n: string, s: () => Promise<void>) => void): Promise<Kafka> {
+  let brokers = cfg.kafka.brokers;
+  if (!brokers) {
+    if (opts.role) throw new StartupError('KAFKA_BROKERS is required with --role (one role per process shares a cluster)');
+    log.info('starting the local Kafka broker (first run resolves its jars with Maven)');
+    const broker: LocalBroker = await component('Kafka', 'local broker', () =>
+      startLocalBroker({ dataDir: path.join(cfg.dataDir, 'kafka'), cacheDir: CACHE_DIR, log: (m) => log.info({ component: 'kafka-broker' }, m) }),
+    );
+    onStop('kafka broker', broker.stop);
+    brokers = broker.brokers;
+  }
+  const b = brokers;
+  await component('Kafka', b.join(','), async () => {
+    await waitForKafka(b, { timeoutMs: 30_000 });
+    await ensureTopics(b, [
+      { topic: cfg.kafka.topics.events, numPartitions: cfg.kafka.eventsPartitions },
+      { topic: cfg.kafka.topics.dlq, numPartitions: 1 },
+      { topic: cfg.kafka.topics.attributions, numPartitions: cfg.kafka.eventsPartitions },
+    ]);
+  });
+  return createKafka(b, 'weir', { logger: log });
+}
+
+async function probeKafka(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.fetchTopicMetadata({ topics: [topic] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Runs a start-up step, turning its failure into an error that names the component. */
+async function component<T>(name: string, where: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new StartupError(`${name} is unreachable (${where}): ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * The `demo` app. Keys are shown once and stored hashed, so the one-machine default keeps
+ * the demo app's keys in DATA_DIR to reuse them on the next start.
+ */
+async function ensureDemoApp(apps: AppRegistry, dataDir: string): Promise<NonNullable<Running['demoKeys']>> {
+  const file = path.join(dataDir, 'demo-keys.json');
+  if (fs.existsSync(file) && (await apps.get('demo'))) {
+    const keys = JSON.parse(fs.readFileSync(file, 'utf8')) as NonNullable<Running['demoKeys']>;
+    if (await apps.authenticate(keys.write_key, 'write')) return keys;
+  }
+  if (await apps.get('demo')) {
+    throw new StartupError(`the demo app exists but its keys are not in ${file}; remove ${dataDir} to start afresh`);
+  }
+  const created = await apps.create('demo', {});
+  const keys = { app_id: 'demo', write_key: created.write_key, read_key: created.read_key };
+  fs.writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
+  return keys;
+}

@@ -1,0 +1,112 @@
+/**
+ * Configuration from the environment, parsed once at the edge (DESIGN.md section 8).
+ * Only this module and the `main.ts` entry points read `process.env`.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { topicNames, type Topics } from '../schemas/topics';
+
+const int = (def: number) => z.coerce.number().int().positive().default(def);
+const list = z
+  .string()
+  .optional()
+  .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean));
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  DATA_DIR: z.string().default('./.weir'),
+  KAFKA_BROKERS: list, // empty: start the local broker
+  CLICKHOUSE_URL: z.url().optional(), // unset: embedded chDB in DATA_DIR
+  CLICKHOUSE_USER: z.string().optional(),
+  CLICKHOUSE_PASSWORD: z.string().optional(),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('weir'),
+  OBJECT_STORE_URL: z.string().optional(), // unset: file://$DATA_DIR/archive
+  S3_ENDPOINT: z.string().optional(),
+  AWS_REGION: z.string().optional(),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must have at least 16 characters').optional(),
+  IP_BLOCKLIST: list,
+  LOOKBACK_DAYS: int(7),
+  BATCH_CRON: z.string().default('15 0 * * *'),
+  BATCH_GRACE_MINUTES: z.coerce.number().int().min(0).default(15),
+  RECOMPUTE_DAYS: z.coerce.number().int().min(0).max(31).default(2),
+  MAX_BODY_BYTES: int(1_048_576),
+  MAX_BATCH_EVENTS: int(1000),
+  RATE_LIMIT_EVENTS_PER_S: int(100_000),
+  RATE_LIMIT_REQUESTS_PER_S: int(50),
+  MAX_REPORT_DAYS_HOURLY: int(31),
+  MAX_REPORT_DAYS_DAILY: int(400),
+  MAX_REPORT_ROWS: int(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KAFKA_EVENTS_PARTITIONS: int(6),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+});
+
+export interface Config {
+  http: { port: number; host: string };
+  dataDir: string;
+  kafka: { brokers: string[] | undefined; eventsPartitions: number; topics: Topics };
+  clickhouse: { url: string | undefined; user?: string; password?: string; database: string };
+  objectStore: {
+    url: string;
+    s3: { endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string };
+  };
+  adminToken: string | undefined;
+  ipBlocklist: string[];
+  lookbackDays: number;
+  batch: { cron: string; graceMinutes: number; recomputeDays: number };
+  limits: {
+    maxBodyBytes: number;
+    maxBatchEvents: number;
+    rateEventsPerS: number;
+    rateRequestsPerS: number;
+    maxReportDaysHourly: number;
+    maxReportDaysDaily: number;
+    maxReportRows: number;
+  };
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const r = Env.safeParse(env);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${msg}`);
+  }
+  const e = r.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  const objectUrl = e.OBJECT_STORE_URL ?? `file://${path.join(dataDir, 'archive')}`;
+  if (!/^(file|s3):\/\//.test(objectUrl)) throw new ConfigError(`OBJECT_STORE_URL must start with file:// or s3://, got ${objectUrl}`);
+  return {
+    http: { port: e.PORT, host: e.HOST },
+    dataDir,
+    kafka: {
+      brokers: e.KAFKA_BROKERS.length ? e.KAFKA_BROKERS : undefined,
+      eventsPartitions: e.KAFKA_EVENTS_PARTITIONS,
+      topics: topicNames(e.KAFKA_TOPIC_PREFIX),
+    },
+    clickhouse: { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE },
+    objectStore: {
+      url: objectUrl,
+      s3: { endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY },
+    },
+    adminToken: e.ADMIN_TOKEN,
+    ipBlocklist: e.IP_BLOCKLIST,
+    lookbackDays: e.LOOKBACK_DAYS,
+    batch: { cron: e.BATCH_CRON, graceMinutes: e.BATCH_GRACE_MINUTES, recomputeDays: e.RECOMPUTE_DAYS },
+    limits: {
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      maxBatchEvents: e.MAX_BATCH_EVENTS,
+      rateEventsPerS: e.RATE_LIMIT_EVENTS_PER_S,
+      rateRequestsPerS: e.RATE_LIMIT_REQUESTS_PER_S,
+      maxReportDaysHourly: e.MAX_REPORT_DAYS_HOURLY,
+      maxReportDaysDaily: e.MAX_REPORT_DAYS_DAILY,
+      maxReportRows: e.MAX_REPORT_ROWS,
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Object store in a local directory: key `a/b/c.arrow` is the file `<root>/a/b/c.arrow`, the
+ * same layout as in S3, so ClickHouse globs and batch-layer code are backend-independent.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  TEMP_PREFIX,
+  assertValidKey,
+  assertValidPrefix,
+  compareKeys,
+  type ClickHouseSource,
+  type ObjectStore,
+} from './object-store';
+
+export class FileObjectStore implements ObjectStore {
+  readonly url: string;
+
+  constructor(readonly root: string) {
+    if (!path.isAbsolute(root)) throw new Error(`file object store root must be absolute, got '${root}'`);
+    this.root = path.resolve(root);
+    this.url = pathToFileURL(this.root).href;
+  }
+
+  async put(key: string, body: Uint8Array | Buffer): Promise<void> {
+    assertValidKey(key);
+    const target = this.pathOf(key);
+    const dir = path.dirname(target);
+    // A concurrent delete() prunes empty directories, so the directory can vanish between
+    // mkdir and creating the temp file; retrying is enough because a directory holding our
+    // temp file is never empty and thus never pruned.
+    for (let attempt = 0; ; attempt++) {
+      const created = await fs.mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST' || err.code === 'ENOTDIR') {
+          throw new Error(`cannot put '${key}' in ${this.url}: a parent of the key is an object`);
+        }
+        throw err;
+      });
+      const tmp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+      let handle: fs.FileHandle;
+      try {
+        handle = await fs.open(tmp, 'wx');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 5) continue;
+        throw err;
+      }
+      try {
+        try {
+          await handle.writeFile(body);
+          // Data must be on disk before the rename makes it visible, else a crash can leave
+          // a complete-looking but empty or torn object under the final name.
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await fs.rename(tmp, target);
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
+          throw new Error(`cannot put '${key}' in ${this.url}: the key is a prefix of other objects`);
+        }
+        throw err;
+      }
+      // The rename (and any directories mkdir created) is durable only once the directories
+      // holding them are synced.
+      await syncDir(dir);
+      if (created !== undefined) {
+        // mkdir returns the top-most directory it created; each new directory's entry lives in
+        // its parent, from dirname(dir) up to dirname(created).
+        const stop = path.dirname(created);
+        for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+          await syncDir(d);
+          if (d === stop || d === path.dirname(d)) break;
+        }
+      }
+      return;
+    }
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    assertValidKey(key);
+    try {
+      return await fs.readFile(this.pathOf(key));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // EISDIR: the key is only a prefix of other objects; ENOTDIR: a parent is an object.
+      // Neither is an object with this key, as on S3.
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    // Walk only the deepest directory the prefix fully names, then filter by the string prefix
+    // (S3 prefixes need not end at a '/': 'day=2024-0' matches 'day=2024-01/x').
+    const slash = prefix.lastIndexOf('/');
+    const base = slash < 0 ? '' : prefix.slice(0, slash);
+    const keys: string[] = [];
+    await this.walk(base, keys);
+    return keys.filter((k) => k.startsWith(prefix)).sort(compareKeys);
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    try {
+      await fs.unlink(this.pathOf(key));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      if (code === 'EISDIR' || code === 'EPERM') return; // a prefix, not an object: nothing to delete
+      throw err;
+    }
+    // S3 has no directories: prune the ones left empty so that the tree, and what ClickHouse
+    // globs see, stays the same as the bucket. rmdir refuses non-empty directories, which
+    // makes this safe against concurrent puts.
+    for (let d = path.dirname(this.pathOf(key)); d !== this.root; d = path.dirname(d)) {
+      try {
+        await fs.rmdir(d);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  clickhouseSource(globKey: string): ClickHouseSource {
+    if (globKey.startsWith('/')) throw new Error(`glob key must be relative to the store root, got '${globKey}'`);
+    // chdb's file() accepts absolute paths anywhere (verified with chdb 3.4.0); a ClickHouse
+    // server restricts file() to its user_files_path, so the root must live under it there.
+    return { fn: 'file', args: [path.posix.join(this.root, globKey)] };
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await fs.mkdir(this.root, { recursive: true });
+      const stat = await fs.stat(this.root);
+      if (!stat.isDirectory()) throw new Error('not a directory');
+      await fs.access(this.root, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
+    } catch (err) {
+      throw new Error(`object store ${this.url} is not usable: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private pathOf(key: string): string {
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  private async walk(relDir: string, out: string[]): Promise<void> {
+    let entries;
+    try {
+      entries = await fs.readdir(relDir === '' ? this.root : this.pathOf(relDir), { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw err;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith(TEMP_PREFIX)) continue; // in-flight put, not an object yet
+      const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+      if (entry.isDirectory()) await this.walk(rel, out);
+      else if (entry.isFile()) out.push(rel);
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(dir, 'r');
+  } catch (err) {
+    // A concurrent delete() pruned the directory: the object is gone anyway.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

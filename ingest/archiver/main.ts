@@ -1,0 +1,128 @@
+/**
+ * The archiver: a consumer group on `events` writing the master dataset (Arrow files in
+ * object storage). See partition-archiver.ts for how each offset is archived exactly once.
+ */
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Logger } from '../../infra/logger';
+import type { ObjectStore } from '../../infra/object-store/object-store';
+import type { Topics } from '../../schemas/topics';
+import { PartitionArchiver } from './partition-archiver';
+
+export interface ArchiverConfig {
+  groupId: string;
+  topics: Topics;
+  /** Fetch sizes decide file sizes: one file per partition batch and event date. */
+  maxBytesPerPartition?: number;
+  maxWaitTimeInMs?: number;
+  minBytes?: number;
+}
+
+export interface ArchiverDeps {
+  kafka: Kafka;
+  store: ObjectStore;
+  registry: Registry;
+  log: Logger;
+  /** Called when the archiver cannot go on (e.g. the object store keeps failing). */
+  onFatal: (err: Error) => void;
+}
+
+export interface ArchiverHandle {
+  stop(): Promise<void>;
+  healthy(): boolean;
+}
+
+const STORE_RETRIES = 5;
+
+export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Promise<ArchiverHandle> {
+  const log = deps.log.child({ layer: 'ingest', component: 'archiver' });
+  const events = new Counter({ name: 'weir_archiver_events_total', help: 'Events written to the master dataset', registers: [deps.registry] });
+  const bytes = new Counter({ name: 'weir_archiver_bytes_total', help: 'Arrow bytes written to the master dataset', registers: [deps.registry] });
+  const filesWritten = new Counter({ name: 'weir_archiver_files_total', help: 'Archive files written', registers: [deps.registry] });
+  const deadLettered = new Counter({ name: 'weir_archiver_dead_lettered_total', help: 'Undecodable messages sent to the DLQ', registers: [deps.registry] });
+  const flushSeconds = new Histogram({ name: 'weir_archiver_flush_seconds', help: 'Time to write one partition batch', registers: [deps.registry] });
+  const nextOffset = new Gauge({ name: 'weir_archiver_next_offset', help: 'First offset not yet archived, per partition', labelNames: ['partition'], registers: [deps.registry] });
+
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: cfg.groupId,
+    maxBytesPerPartition: cfg.maxBytesPerPartition ?? 16 * 1024 * 1024,
+    maxBytes: 64 * 1024 * 1024,
+    minBytes: cfg.minBytes ?? 1024 * 1024,
+    maxWaitTimeInMs: cfg.maxWaitTimeInMs ?? 2000,
+    sessionTimeout: 30_000,
+  });
+  const dlq: Producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const archivers = new Map<number, PartitionArchiver>();
+  let fatal = false;
+
+  await dlq.connect();
+  await consumer.connect();
+  // After a rebalance another member may have archived our partitions: re-read their state.
+  consumer.on(consumer.events.GROUP_JOIN, () => archivers.clear());
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) fail(e.payload.error);
+  });
+  await consumer.subscribe({ topic: cfg.topics.events, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      const p = batch.partition;
+      let archiver = archivers.get(p);
+      if (!archiver) archivers.set(p, (archiver = new PartitionArchiver(deps.store, p)));
+      const end = flushSeconds.startTimer();
+      const result = await withRetries(() => (archiver as PartitionArchiver).archive(batch.messages), log);
+      end();
+      if (result.undecodable.length) {
+        await dlq.send({
+          topic: cfg.topics.dlq,
+          acks: -1,
+          messages: result.undecodable.map((u) => ({ value: JSON.stringify({ source: 'archiver', partition: p, offset: u.offset, reason: u.reason }) })),
+        });
+        deadLettered.inc(result.undecodable.length);
+      }
+      if (result.commit !== undefined) {
+        events.inc(result.archived);
+        filesWritten.inc(result.files.length);
+        bytes.inc(result.files.reduce((a, f) => a + f.bytes, 0));
+        nextOffset.set({ partition: String(p) }, result.commit);
+        log.debug({ partition: p, commit: result.commit, files: result.files.length, rows: result.archived }, 'archived range');
+        await consumer.commitOffsets([{ topic: batch.topic, partition: p, offset: String(result.commit) }]);
+      }
+      resolveOffset(batch.lastOffset());
+      await heartbeat();
+    },
+  });
+
+  function fail(err: Error) {
+    if (fatal) return;
+    fatal = true;
+    log.error({ err }, 'archiver stopped');
+    deps.onFatal(err);
+  }
+
+  async function withRetries<T>(fn: () => Promise<T>, l: Logger): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (attempt >= STORE_RETRIES) {
+          fail(err as Error);
+          throw err;
+        }
+        l.warn({ err, attempt }, 'archive write failed, retrying');
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () => (stopping ??= (async () => {
+      await consumer.disconnect();
+      await dlq.disconnect();
+    })()),
+    healthy: () => !fatal && !stopping,
+  };
+}

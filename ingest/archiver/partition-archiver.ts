@@ -1,0 +1,114 @@
+/**
+ * Writes one Kafka partition's events to the master dataset, exactly once per offset.
+ *
+ * The resume position lives in the object store next to the files, not in Kafka: per
+ * partition a small state object holds `next` (first offset not yet archived) and, while a
+ * range is being written, `pending` = that range. The order of writes is
+ *   1. state {next, pending: [first, last]}   (intent)
+ *   2. the files of [first, last], one per event date (same keys on every retry)
+ *   3. state {next: last + 1}
+ *   4. Kafka commit last + 1                    (only a hint for where to fetch from)
+ * After a crash anywhere, the next owner reads the state: before 1 nothing was written;
+ * between 1 and 3 it redoes exactly [first, last], rewriting the same keys with the same
+ * content; after 3 it skips what Kafka redelivers below `next`. So no offset is missing
+ * and none is in two files, whatever the fetch sizes of the new run.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import type { ObjectStore } from '../../infra/object-store/object-store';
+import { archiveKey, archiverStateKey, eventDate } from '../../schemas/archive-layout';
+import type { ArchivedEvent } from '../../schemas/event';
+import { decodeStoredEvent } from '../../schemas/decode-stored-event';
+import { encodeArrowFile } from './arrow-writer';
+
+export interface PartitionState {
+  next: number;
+  pending?: { first: number; last: number };
+}
+
+export interface ChunkResult {
+  /** Offsets archived by this call (0 when the messages were all below `next`). */
+  archived: number;
+  files: { key: string; rows: number; bytes: number }[];
+  undecodable: { offset: number; reason: string }[];
+  /** The offset to commit to Kafka (next to fetch), when something was archived. */
+  commit?: number;
+}
+
+export class PartitionArchiver {
+  private state: PartitionState | undefined;
+  /** Messages of a pending range being re-read after a crash, until the range is whole. */
+  private redo: KafkaMessage[] = [];
+
+  constructor(
+    private readonly store: ObjectStore,
+    readonly partition: number,
+  ) {}
+
+  async loadState(): Promise<PartitionState> {
+    const buf = await this.store.get(archiverStateKey(this.partition));
+    this.state = buf ? (JSON.parse(buf.toString('utf8')) as PartitionState) : { next: 0 };
+    this.redo = [];
+    return this.state;
+  }
+
+  private async saveState(s: PartitionState): Promise<void> {
+    await this.store.put(archiverStateKey(this.partition), Buffer.from(JSON.stringify(s)));
+    this.state = s;
+  }
+
+  /** Archives the messages of one fetched batch (offsets ascending). */
+  async archive(messages: KafkaMessage[]): Promise<ChunkResult> {
+    const state = this.state ?? (await this.loadState());
+    const none: ChunkResult = { archived: 0, files: [], undecodable: [] };
+    if (state.pending) {
+      const { first, last } = state.pending;
+      for (const m of messages) {
+        const o = Number(m.offset);
+        if (o >= first && o <= last && (this.redo.length === 0 || o > Number(this.redo[this.redo.length - 1].offset))) this.redo.push(m);
+      }
+      const lastSeen = this.redo.length ? Number(this.redo[this.redo.length - 1].offset) : -1;
+      // A compacted or truncated log may lack offsets; the range is whole once we reach its end.
+      if (lastSeen < last && !(messages.length && Number(messages[messages.length - 1].offset) > last)) return none;
+      const chunk = this.redo;
+      this.redo = [];
+      const r = await this.writeRange(chunk, first, last);
+      // Messages of this batch past the redone range are archived as a new range.
+      const rest = messages.filter((m) => Number(m.offset) > last);
+      if (!rest.length) return r;
+      const r2 = await this.archive(rest);
+      return { archived: r.archived + r2.archived, files: [...r.files, ...r2.files], undecodable: [...r.undecodable, ...r2.undecodable], commit: r2.commit ?? r.commit };
+    }
+    const fresh = messages.filter((m) => Number(m.offset) >= state.next);
+    if (!fresh.length) return none;
+    const first = Number(fresh[0].offset);
+    const last = Number(fresh[fresh.length - 1].offset);
+    await this.saveState({ next: state.next, pending: { first, last } });
+    return this.writeRange(fresh, first, last);
+  }
+
+  private async writeRange(chunk: KafkaMessage[], first: number, last: number): Promise<ChunkResult> {
+    const byDate = new Map<string, ArchivedEvent[]>();
+    const undecodable: ChunkResult['undecodable'] = [];
+    for (const m of chunk) {
+      const decoded = decodeStoredEvent(m.value);
+      if (typeof decoded === 'string') {
+        undecodable.push({ offset: Number(m.offset), reason: decoded });
+        continue;
+      }
+      const row: ArchivedEvent = { ...decoded, kafka_partition: this.partition, kafka_offset: Number(m.offset) };
+      const d = eventDate(row.ts);
+      const rows = byDate.get(d);
+      if (rows) rows.push(row);
+      else byDate.set(d, [row]);
+    }
+    const files: ChunkResult['files'] = [];
+    for (const [date, rows] of byDate) {
+      const key = archiveKey(date, this.partition, first, last);
+      const bytes = encodeArrowFile(rows);
+      await this.store.put(key, bytes);
+      files.push({ key, rows: rows.length, bytes: bytes.length });
+    }
+    await this.saveState({ next: last + 1 });
+    return { archived: chunk.length - undecodable.length, files, undecodable, commit: last + 1 };
+  }
+}

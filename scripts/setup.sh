@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what weir needs on a fresh machine, idempotently: npm packages, Java 17 and Maven
+# when missing (Debian), the Kafka broker jars and the S3Proxy jar (Maven Central, cached in
+# .cache/). Called by `npm start` and `npm test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+if [ "${WEIR_WITH_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} with apt-get" >&2
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# npm packages: only when the lock changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json .cache/package-lock.installed 2>/dev/null; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  mkdir -p .cache && cp package-lock.json .cache/package-lock.installed
+fi
+
+node --import tsx scripts/provision-jars.ts

@@ -1,0 +1,201 @@
+/**
+ * Stream attribution and anti-fraud (DESIGN.md section 4) over what one Kafka partition has
+ * seen. Pure: no I/O, time comes from the events. Events are keyed by app + device, so a
+ * device's clicks and installs meet here; a probabilistic match needs the click in the same
+ * partition, which is one of the documented speed/batch differences.
+ *
+ * Memory is bounded by the windows: clicks older than the longest lookback (device) or
+ * 24 h (ip + ua) behind the newest event time seen are evicted. First installs are kept
+ * (one small entry per installed device) because rule 1 is over all history.
+ */
+import type { CidrSet } from '../../schemas/cidr';
+import type { FraudReason, InstallKind } from '../../schemas/views';
+
+export const DAY_MS = 86_400_000;
+export const PROBABILISTIC_WINDOW_MS = DAY_MS;
+export const INJECTION_MS = 10_000;
+export const FLOODING_WINDOW_MS = DAY_MS;
+export const FLOODING_MAX_CLICKS = 20;
+
+export interface ClickRef {
+  event_id: string;
+  ts: number;
+  ip: string;
+  channel: string;
+  campaign_id: string;
+}
+
+export interface InstallInput {
+  app_id: string;
+  device_id: string;
+  event_id: string;
+  ts: number;
+  ip: string;
+  ua: string;
+}
+
+export type Outcome = 'attributed' | 'organic' | 'rejected';
+
+export interface FirstInstall {
+  event_id: string;
+  ts: number;
+  outcome: Outcome;
+  channel: string;
+  campaign_id: string;
+}
+
+export interface Decision extends FirstInstall {
+  match: 'device' | 'probabilistic' | null;
+  click_event_id: string | null;
+  ctit_ms: number | null;
+  fraud_reason: FraudReason | null;
+}
+
+export interface AppRules {
+  lookbackMs: number;
+  blocklist: CidrSet;
+  globalBlocklist: CidrSet;
+}
+
+const deviceKey = (app: string, device: string) => `${app}\u0000${device}`;
+const ipUaKey = (app: string, ip: string, ua: string) => `${app}\u0000${ip}\u0000${ua}`;
+
+/** (ts, event_id) order; event_id in byte order, which for JS strings of BMP text is code-unit order. */
+export function clickBefore(a: { ts: number; event_id: string }, b: { ts: number; event_id: string }): boolean {
+  return a.ts < b.ts || (a.ts === b.ts && Buffer.compare(Buffer.from(a.event_id), Buffer.from(b.event_id)) < 0);
+}
+
+export class AttributionState {
+  private readonly byDevice = new Map<string, ClickRef[]>();
+  private readonly byIpUa = new Map<string, ClickRef[]>();
+  private readonly firstInstalls = new Map<string, FirstInstall>();
+  private newestTs = 0;
+  private clickCount = 0;
+
+  constructor(private readonly maxLookbackMs: number) {}
+
+  get size(): { clicks: number; firstInstalls: number } {
+    return { clicks: this.clickCount, firstInstalls: this.firstInstalls.size };
+  }
+
+  addClick(app: string, device: string, ua: string, c: ClickRef): void {
+    push(this.byDevice, deviceKey(app, device), c);
+    if (c.ip && ua) push(this.byIpUa, ipUaKey(app, c.ip, ua), c);
+    this.clickCount++;
+    this.observe(c.ts);
+  }
+
+  firstInstallOf(app: string, device: string): FirstInstall | undefined {
+    return this.firstInstalls.get(deviceKey(app, device));
+  }
+
+  /** Restores a decision made before a restart (from the views). */
+  restoreFirstInstall(app: string, device: string, fi: FirstInstall): void {
+    const k = deviceKey(app, device);
+    const cur = this.firstInstalls.get(k);
+    if (!cur || clickBefore(fi, cur)) this.firstInstalls.set(k, fi);
+  }
+
+  /**
+   * Decides an install. Returns undefined for a reinstall (rule 1): the device already has a
+   * first install. An install that arrives after a later-stamped one was taken as first is
+   * still a reinstall here: the stream cannot take back a decision (batch corrects it).
+   */
+  decideInstall(i: InstallInput, rules: AppRules): Decision | undefined {
+    this.observe(i.ts);
+    const dk = deviceKey(i.app_id, i.device_id);
+    if (this.firstInstalls.has(dk)) return undefined;
+    const t = i.ts;
+    const deviceClicks = this.byDevice.get(dk) ?? [];
+    let click = lastClick(deviceClicks, t, rules.lookbackMs);
+    let match: Decision['match'] = click ? 'device' : null;
+    if (!click && i.ip && i.ua) {
+      click = lastClick(this.byIpUa.get(ipUaKey(i.app_id, i.ip, i.ua)) ?? [], t, PROBABILISTIC_WINDOW_MS);
+      if (click) match = 'probabilistic';
+    }
+    let d: Decision;
+    if (!click) {
+      d = { event_id: i.event_id, ts: t, outcome: 'organic', channel: 'organic', campaign_id: '', match: null, click_event_id: null, ctit_ms: null, fraud_reason: null };
+    } else {
+      const fraud = fraudReason(t, click, i.ip, deviceClicks, rules);
+      d = {
+        event_id: i.event_id,
+        ts: t,
+        outcome: fraud ? 'rejected' : 'attributed',
+        channel: click.channel,
+        campaign_id: click.campaign_id,
+        match,
+        click_event_id: click.event_id,
+        ctit_ms: t - click.ts,
+        fraud_reason: fraud,
+      };
+    }
+    this.firstInstalls.set(dk, { event_id: d.event_id, ts: d.ts, outcome: d.outcome, channel: d.channel, campaign_id: d.campaign_id });
+    return d;
+  }
+
+  /**
+   * Whether a click that just arrived would have been a candidate for a first install
+   * already decided: the stream saw the install first, so batch may decide differently.
+   */
+  isLateClick(app: string, device: string, c: ClickRef, lookbackMs: number): boolean {
+    const fi = this.firstInstalls.get(deviceKey(app, device));
+    return !!fi && c.ts <= fi.ts && fi.ts - c.ts <= lookbackMs;
+  }
+
+  private observe(ts: number): void {
+    if (ts <= this.newestTs) return;
+    const before = Math.floor(this.newestTs / 60_000);
+    this.newestTs = ts;
+    // Evict at most once per minute of event time: eviction walks every list.
+    if (Math.floor(ts / 60_000) !== before) this.evict();
+  }
+
+  private evict(): void {
+    const deviceHorizon = this.newestTs - this.maxLookbackMs - FLOODING_WINDOW_MS;
+    const ipHorizon = this.newestTs - PROBABILISTIC_WINDOW_MS - DAY_MS;
+    this.clickCount -= prune(this.byDevice, deviceHorizon);
+    prune(this.byIpUa, ipHorizon);
+  }
+}
+
+function push(m: Map<string, ClickRef[]>, k: string, c: ClickRef): void {
+  const l = m.get(k);
+  if (l) l.push(c);
+  else m.set(k, [c]);
+}
+
+function prune(m: Map<string, ClickRef[]>, horizon: number): number {
+  let removed = 0;
+  for (const [k, l] of m) {
+    const kept = l.filter((c) => c.ts >= horizon);
+    removed += l.length - kept.length;
+    if (kept.length === 0) m.delete(k);
+    else if (kept.length !== l.length) m.set(k, kept);
+  }
+  return removed;
+}
+
+/** Rule 2/3: the greatest (ts, event_id) with ts ≤ t and t − ts ≤ window. */
+export function lastClick(clicks: readonly ClickRef[], t: number, windowMs: number): ClickRef | undefined {
+  let best: ClickRef | undefined;
+  for (const c of clicks) {
+    if (c.ts > t || t - c.ts > windowMs) continue;
+    if (!best || clickBefore(best, c)) best = c;
+  }
+  return best;
+}
+
+/** Rule 5, in order: injection, flooding (device clicks in [t − 24 h, t]), blocked IP. */
+export function fraudReason(t: number, click: ClickRef, installIp: string, deviceClicks: readonly ClickRef[], rules: AppRules): FraudReason | null {
+  if (t - click.ts < INJECTION_MS) return 'click_injection';
+  let n = 0;
+  for (const c of deviceClicks) if (c.ts <= t && c.ts >= t - FLOODING_WINDOW_MS) n++;
+  if (n > FLOODING_MAX_CLICKS) return 'click_flooding';
+  const blocked = (ip: string) => rules.globalBlocklist.contains(ip) || rules.blocklist.contains(ip);
+  if (blocked(click.ip) || blocked(installIp)) return 'blocked_ip';
+  return null;
+}
+
+/** `install_kind` of the hourly views for an install event. */
+export const installKind = (d: Decision | undefined): InstallKind => (d ? d.outcome : 'reinstall');

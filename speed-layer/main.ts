@@ -1,0 +1,181 @@
+/**
+ * The speed layer: a consumer group on `events` keeping the real-time views, stream
+ * attribution and anti-fraud (DESIGN.md sections 4–6). Scale out by running more instances;
+ * partitions are the unit of parallelism.
+ *
+ * Per partition batch: decide (pure) → attributions (idempotent: ReplacingMergeTree by
+ * install, and the `attributions` topic, at least once) → one insert into `events_rt`,
+ * which feeds the views through materialized views and is the resume position → Kafka
+ * commit (only a hint). A crash between the writes replays the batch from the last written
+ * offset, so the views neither miss nor double-count an event.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AppRegistry } from '../infra/apps/app-registry';
+import type { Config } from '../infra/config';
+import type { Logger } from '../infra/logger';
+import { CidrSet } from '../schemas/cidr';
+import { DAY_MS, type AppRules } from './attribution/attribution-state';
+import { PartitionProcessor, type BatchOutcome } from './partition-processor';
+
+export interface SpeedHandle {
+  stop(): Promise<void>;
+  healthy(): boolean;
+}
+
+export interface SpeedDeps {
+  kafka: Kafka;
+  ch: ClickHouseClient;
+  apps: AppRegistry;
+  registry: Registry;
+  log: Logger;
+  onFatal: (err: Error) => void;
+}
+
+/** Longest lookback the state keeps clicks for; apps with a longer one are capped (documented). */
+const MAX_LOOKBACK_DAYS = 30;
+
+export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' | 'lookbackDays'> & { groupId?: string }, deps: SpeedDeps): Promise<SpeedHandle> {
+  const log = deps.log.child({ layer: 'speed' });
+  const m = speedMetrics(deps.registry);
+  const globalBlocklist = new CidrSet(cfg.ipBlocklist);
+  const blocklists = new Map<string, { src: string[]; set: CidrSet }>();
+  const rulesFor = (appId: string): AppRules => {
+    const app = deps.apps.cached(appId);
+    const src = app?.ip_blocklist ?? [];
+    let b = blocklists.get(appId);
+    if (!b || b.src !== src) blocklists.set(appId, (b = { src, set: new CidrSet(src) }));
+    return { lookbackMs: Math.min(app?.lookback_days ?? cfg.lookbackDays, MAX_LOOKBACK_DAYS) * DAY_MS, blocklist: b.set, globalBlocklist };
+  };
+  const maxLookbackMs = Math.max(cfg.lookbackDays, 7) * DAY_MS;
+
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: cfg.groupId ?? `${cfg.kafka.topics.events}-speed`,
+    maxWaitTimeInMs: 100,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    sessionTimeout: 30_000,
+  });
+  const producer: Producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const processors = new Map<number, PartitionProcessor>();
+  let fatal = false;
+
+  await producer.connect();
+  await consumer.connect();
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    // Partitions may have moved: state is restored from what was written, on the next batch.
+    processors.clear();
+    log.info({ assignment: e.payload.memberAssignment }, 'joined group');
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) fail(e.payload.error);
+  });
+  await consumer.subscribe({ topic: cfg.kafka.topics.events, fromBeginning: true });
+
+  async function processorFor(partition: number): Promise<PartitionProcessor> {
+    let p = processors.get(partition);
+    if (p) return p;
+    p = new PartitionProcessor(partition, rulesFor, maxLookbackMs);
+    const end = m.restoreSeconds.startTimer({ partition: String(partition) });
+    await p.restore(deps.ch);
+    end();
+    processors.set(partition, p);
+    return p;
+  }
+
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      try {
+        const p = await processorFor(batch.partition);
+        const now = Date.now();
+        const out = p.process(batch.messages, now);
+        const end = m.flushSeconds.startTimer();
+        await write(out, batch.partition);
+        end();
+        const last = Number(batch.lastOffset());
+        p.written(last);
+        record(out, batch.partition, batch.highWatermark, last, p);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last + 1) }]);
+        resolveOffset(batch.lastOffset());
+        await heartbeat();
+      } catch (err) {
+        // Kafka errors are retried by kafkajs (the batch is fetched again); anything else
+        // would stop this consumer silently, so it takes the process down loudly instead.
+        if ((err as { retriable?: boolean }).retriable || (err as Error).name?.startsWith('KafkaJS')) throw err;
+        fail(err as Error);
+        throw err;
+      }
+    },
+  });
+
+  async function write(out: BatchOutcome, partition: number): Promise<void> {
+    if (out.attributions.length) {
+      await deps.ch.insert({ table: 'attributions_rt', values: out.attributions, format: 'JSONEachRow' });
+      await producer.send({
+        topic: cfg.kafka.topics.attributions,
+        acks: -1,
+        messages: out.attributions.map((a) => ({ key: `${a.app_id}:${a.device_id}`, value: JSON.stringify({ ...a, source: 'speed' }) })),
+      });
+    }
+    if (out.undecodable.length) {
+      await producer.send({
+        topic: cfg.kafka.topics.dlq,
+        acks: -1,
+        messages: out.undecodable.map((u) => ({ value: JSON.stringify({ source: 'speed', partition, offset: u.offset, reason: u.reason }) })),
+      });
+    }
+    if (out.rows.length) await deps.ch.insert({ table: 'events_rt', values: out.rows, format: 'JSONEachRow' });
+  }
+
+  function record(out: BatchOutcome, partition: number, highWatermark: string, last: number, p: PartitionProcessor): void {
+    const labels = { partition: String(partition) };
+    m.events.inc(out.rows.length);
+    m.duplicates.inc(out.duplicates);
+    m.lateClicks.inc(out.lateClicks);
+    m.lag.set(labels, Math.max(0, Number(highWatermark) - last - 1));
+    for (const r of out.rejections) m.fraud.inc({ channel: r.channel, reason: r.reason });
+    for (const a of out.attributions) m.installs.inc({ outcome: a.outcome });
+    const queryableAt = Date.now();
+    for (const r of out.rows) m.freshness.observe((queryableAt - Date.parse(r.received_at.replace(' ', 'T') + 'Z')) / 1000);
+    const size = p.stateSize;
+    m.stateClicks.set(labels, size.clicks);
+    m.stateInstalls.set(labels, size.firstInstalls);
+  }
+
+  function fail(err: Error) {
+    if (fatal) return;
+    fatal = true;
+    log.error({ err }, 'speed layer stopped');
+    deps.onFatal(err);
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () =>
+      (stopping ??= (async () => {
+        await consumer.disconnect();
+        await producer.disconnect();
+      })()),
+    healthy: () => !fatal && !stopping,
+  };
+}
+
+function speedMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    events: new Counter({ name: 'weir_speed_events_total', help: 'Events written to the speed views', registers }),
+    duplicates: new Counter({ name: 'weir_speed_duplicates_total', help: 'Copies of an already seen (app_id, event_id) left out of the speed views', registers }),
+    lateClicks: new Counter({ name: 'weir_speed_late_clicks_total', help: 'Clicks that arrived after an install they could have won: batch may decide that install differently', registers }),
+    lag: new Gauge({ name: 'weir_speed_consumer_lag', help: 'Messages behind the end of the partition after the last batch', labelNames: ['partition'], registers }),
+    flushSeconds: new Histogram({ name: 'weir_speed_flush_seconds', help: 'Time to write one partition batch to ClickHouse', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
+    freshness: new Histogram({ name: 'weir_speed_freshness_seconds', help: 'Collector receive time to queryable in the speed views', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers }),
+    restoreSeconds: new Histogram({ name: 'weir_speed_state_restore_seconds', help: 'Time to restore a partition\'s state from ClickHouse', labelNames: ['partition'], registers }),
+    stateClicks: new Gauge({ name: 'weir_speed_state_clicks', help: 'Clicks held in attribution state', labelNames: ['partition'], registers }),
+    stateInstalls: new Gauge({ name: 'weir_speed_state_first_installs', help: 'First installs held in attribution state', labelNames: ['partition'], registers }),
+    fraud: new Counter({ name: 'weir_speed_fraud_rejections_total', help: 'First installs rejected as fraud', labelNames: ['channel', 'reason'], registers }),
+    installs: new Counter({ name: 'weir_speed_first_installs_total', help: 'First installs decided by the stream', labelNames: ['outcome'], registers }),
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * One Kafka partition of the speed layer: decode → deduplicate → decide (attribution,
+ * anti-fraud, derived dimensions) → rows for `events_rt` and `attributions_rt`.
+ *
+ * State is restored from ClickHouse when the partition is (re)assigned: the resume position
+ * is the highest offset written to `events_rt` (so it can never run ahead of the write), the
+ * clicks inside the windows and the first installs come from the same rows, and the recent
+ * event ids refill the duplicate filter. No replay of the topic is needed.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { KafkaMessage } from 'kafkajs';
+import type { StoredEvent } from '../schemas/event';
+import { decodeStoredEvent } from '../schemas/decode-stored-event';
+import { AttributionState, DAY_MS, type AppRules, type Decision, type Outcome } from './attribution/attribution-state';
+import { deriveDimensions } from './realtime-views/derive-dimensions';
+
+export interface EventRtRow {
+  app_id: string;
+  event_id: string;
+  ts: string;
+  received_at: string;
+  device_id: string;
+  type: string;
+  name: string;
+  country: string;
+  os: string;
+  app_version: string;
+  currency: string;
+  error_type: string;
+  error_message: string;
+  fingerprint: string;
+  channel: string;
+  campaign_id: string;
+  fraud_reason: string;
+  install_kind: string;
+  revenue_micros: number;
+  ip: string;
+  ua: string;
+  kafka_partition: number;
+  kafka_offset: number;
+}
+
+export interface AttributionRow {
+  app_id: string;
+  install_event_id: string;
+  device_id: string;
+  ts: string;
+  outcome: Outcome;
+  match: string;
+  click_event_id: string;
+  channel: string;
+  campaign_id: string;
+  ctit_ms: number | null;
+  fraud_reason: string;
+  decided_at: string;
+}
+
+export interface BatchOutcome {
+  rows: EventRtRow[];
+  attributions: AttributionRow[];
+  duplicates: number;
+  lateClicks: number;
+  skipped: number;
+  undecodable: { offset: number; reason: string }[];
+  /** Fraud rejections by channel and reason, for the live counter. */
+  rejections: { channel: string; reason: string }[];
+}
+
+/** Recent `(app_id, event_id)` kept per partition to recognise client retries. */
+const DEDUP_CAPACITY = 500_000;
+
+export const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+
+export class PartitionProcessor {
+  private readonly state: AttributionState;
+  private readonly seen = new Map<string, true>();
+  /** First offset not yet written to events_rt. */
+  private next = 0;
+
+  constructor(
+    readonly partition: number,
+    private readonly rulesFor: (appId: string) => AppRules,
+    private readonly maxLookbackMs: number,
+  ) {
+    this.state = new AttributionState(maxLookbackMs);
+  }
+
+  get stateSize(): { clicks: number; firstInstalls: number; recentIds: number } {
+    return { ...this.state.size, recentIds: this.seen.size };
+  }
+
+  async restore(ch: ClickHouseClient): Promise<void> {
+    const p = { p: this.partition };
+    const [pos] = await rows<{ o: string; n: string; newest: string; lastReceived: string }>(
+      ch,
+      `SELECT max(kafka_offset) AS o, count() AS n, toUnixTimestamp64Milli(max(ts)) AS newest,
+              toUnixTimestamp64Milli(max(received_at)) AS lastReceived
+       FROM events_rt WHERE kafka_partition = {p:UInt16}`,
+      p,
+    );
+    if (!pos || Number(pos.n) === 0) return;
+    this.next = Number(pos.o) + 1;
+    const since = Number(pos.newest) - this.maxLookbackMs - 2 * DAY_MS;
+    const clicks = await rows<{ app_id: string; device_id: string; event_id: string; ts: string; ip: string; ua: string; channel: string; campaign_id: string }>(
+      ch,
+      `SELECT app_id, device_id, event_id, toUnixTimestamp64Milli(ts) AS ts, ip, ua, channel, campaign_id
+       FROM events_rt WHERE kafka_partition = {p:UInt16} AND type = 'click' AND ts >= fromUnixTimestamp64Milli({since:Int64})`,
+      { ...p, since },
+    );
+    for (const c of clicks) {
+      this.state.addClick(c.app_id, c.device_id, c.ua, { event_id: c.event_id, ts: Number(c.ts), ip: c.ip, channel: c.channel, campaign_id: c.campaign_id });
+    }
+    const installs = await rows<{ app_id: string; device_id: string; event_id: string; ts: string; install_kind: Outcome; channel: string; campaign_id: string }>(
+      ch,
+      `SELECT app_id, device_id, event_id, toUnixTimestamp64Milli(ts) AS ts, install_kind, channel, campaign_id
+       FROM events_rt WHERE kafka_partition = {p:UInt16} AND install_kind IN ('attributed', 'organic', 'rejected')`,
+      p,
+    );
+    for (const i of installs) {
+      this.state.restoreFirstInstall(i.app_id, i.device_id, { event_id: i.event_id, ts: Number(i.ts), outcome: i.install_kind, channel: i.channel, campaign_id: i.campaign_id });
+    }
+    const recent = await rows<{ app_id: string; event_id: string }>(
+      ch,
+      `SELECT app_id, event_id FROM events_rt
+       WHERE kafka_partition = {p:UInt16} AND received_at >= fromUnixTimestamp64Milli({since:Int64})
+       ORDER BY kafka_offset DESC LIMIT ${DEDUP_CAPACITY}`,
+      { ...p, since: Number(pos.lastReceived) - 3_600_000 },
+    );
+    for (const r of recent.reverse()) this.remember(`${r.app_id}\u0000${r.event_id}`);
+  }
+
+  /** Decides every message of a batch in offset order; messages below the resume position are skipped. */
+  process(messages: KafkaMessage[], now: number): BatchOutcome {
+    const out: BatchOutcome = { rows: [], attributions: [], duplicates: 0, lateClicks: 0, skipped: 0, undecodable: [], rejections: [] };
+    for (const m of messages) {
+      const offset = Number(m.offset);
+      if (offset < this.next) {
+        out.skipped++;
+        continue;
+      }
+      const e = decodeStoredEvent(m.value);
+      if (typeof e === 'string') {
+        out.undecodable.push({ offset, reason: e });
+        continue;
+      }
+      const id = `${e.app_id}\u0000${e.event_id}`;
+      if (this.seen.has(id)) {
+        out.duplicates++;
+        continue;
+      }
+      this.remember(id);
+      const rules = this.rulesFor(e.app_id);
+      let decision: Decision | undefined;
+      if (e.type === 'click') {
+        const click = { event_id: e.event_id, ts: e.ts, ip: e.ip, channel: e.channel, campaign_id: e.campaign_id };
+        if (this.state.isLateClick(e.app_id, e.device_id, click, rules.lookbackMs)) out.lateClicks++;
+        this.state.addClick(e.app_id, e.device_id, e.ua, click);
+      } else if (e.type === 'install') {
+        decision = this.state.decideInstall({ app_id: e.app_id, device_id: e.device_id, event_id: e.event_id, ts: e.ts, ip: e.ip, ua: e.ua }, rules);
+        if (decision) {
+          out.attributions.push(attributionRow(e, decision, now));
+          if (decision.fraud_reason) out.rejections.push({ channel: decision.channel, reason: decision.fraud_reason });
+        }
+      }
+      const dims = deriveDimensions(e, decision, decision ? undefined : this.state.firstInstallOf(e.app_id, e.device_id));
+      out.rows.push(eventRow(e, dims, this.partition, offset));
+    }
+    return out;
+  }
+
+  /** Called once the rows of a batch are written: the resume position moves past them. */
+  written(lastOffset: number): void {
+    this.next = Math.max(this.next, lastOffset + 1);
+  }
+
+  private remember(id: string): void {
+    this.seen.set(id, true);
+    if (this.seen.size > DEDUP_CAPACITY) {
+      // Maps iterate in insertion order: drop the oldest.
+      const oldest = this.seen.keys().next().value as string;
+      this.seen.delete(oldest);
+    }
+  }
+}
+
+function eventRow(e: StoredEvent, d: ReturnType<typeof deriveDimensions>, partition: number, offset: number): EventRtRow {
+  return {
+    app_id: e.app_id,
+    event_id: e.event_id,
+    ts: chTime(e.ts),
+    received_at: chTime(e.received_at),
+    device_id: e.device_id,
+    type: e.type,
+    name: d.name,
+    country: e.country,
+    os: e.os,
+    app_version: e.app_version,
+    currency: d.currency,
+    error_type: d.error_type,
+    error_message: e.type === 'error' ? e.error_message : '',
+    fingerprint: e.fingerprint,
+    channel: d.channel,
+    campaign_id: d.campaign_id,
+    fraud_reason: d.fraud_reason,
+    install_kind: d.install_kind,
+    revenue_micros: e.type === 'purchase' ? e.revenue_micros : 0,
+    ip: e.ip,
+    ua: e.ua,
+    kafka_partition: partition,
+    kafka_offset: offset,
+  };
+}
+
+function attributionRow(e: StoredEvent, d: Decision, now: number): AttributionRow {
+  return {
+    app_id: e.app_id,
+    install_event_id: e.event_id,
+    device_id: e.device_id,
+    ts: chTime(e.ts),
+    outcome: d.outcome,
+    match: d.match ?? '',
+    click_event_id: d.click_event_id ?? '',
+    channel: d.channel,
+    campaign_id: d.campaign_id,
+    ctit_ms: d.ctit_ms,
+    fraud_reason: d.fraud_reason ?? '',
+    decided_at: chTime(now),
+  };
+}
+
+async function rows<T>(ch: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<T[]> {
+  const rs = await ch.query({ query, query_params: params, format: 'JSONEachRow' });
+  return rs.json<T>();
+}

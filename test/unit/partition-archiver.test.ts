@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import type { KafkaMessage } from 'kafkajs';
+import { PartitionArchiver } from '../../ingest/archiver/partition-archiver';
+import { createObjectStore, type ObjectStore } from '../../infra/object-store/object-store';
+import { ARCHIVE_PREFIX, parseArchiveKey } from '../../schemas/archive-layout';
+
+const DAY = 86_400_000;
+const msg = (offset: number): KafkaMessage =>
+  ({
+    offset: String(offset),
+    key: null,
+    value: Buffer.from(
+      JSON.stringify({ event_id: `e${offset}`, app_id: 'a', type: 'launch', ts: Date.UTC(2026, 0, 1) + (offset % 2) * DAY, device_id: 'd' }),
+    ),
+    timestamp: '0',
+    attributes: 0,
+    headers: {},
+  }) as KafkaMessage;
+const msgs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => msg(from + i));
+
+/** A store that fails the n-th put, as a process dying at that write would. */
+function failingStore(inner: ObjectStore, failAtPut: number): ObjectStore {
+  let puts = 0;
+  return Object.assign(Object.create(inner) as ObjectStore, {
+    put: async (key: string, body: Uint8Array) => {
+      if (++puts === failAtPut) throw new Error('crash');
+      return inner.put(key, body);
+    },
+  });
+}
+
+async function offsetsInArchive(store: ObjectStore): Promise<number[]> {
+  const out: number[] = [];
+  for (const key of await store.list(ARCHIVE_PREFIX)) {
+    expect(parseArchiveKey(key)).toBeDefined();
+    const t = tableFromIPC(await store.get(key));
+    out.push(...Array.from(t.getChild('kafka_offset')?.toArray() as BigInt64Array, Number));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+describe('PartitionArchiver', () => {
+  let dir: string;
+  let store: ObjectStore;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'archiver-unit-'));
+    store = createObjectStore(`file://${dir}`);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes one file per event date named after the offset range', async () => {
+    const a = new PartitionArchiver(store, 3);
+    const r = await a.archive(msgs(0, 9));
+    expect(r.commit).toBe(10);
+    expect(r.files.map((f) => f.key).sort()).toEqual([
+      'events/dt=2026-01-01/events-p3-00000000000000000000-00000000000000000009.arrow',
+      'events/dt=2026-01-02/events-p3-00000000000000000000-00000000000000000009.arrow',
+    ]);
+    expect(await offsetsInArchive(store)).toEqual(msgs(0, 9).map((m) => Number(m.offset)));
+  });
+
+  it('skips offsets already archived when Kafka redelivers them', async () => {
+    await new PartitionArchiver(store, 0).archive(msgs(0, 9));
+    const again = new PartitionArchiver(store, 0);
+    const r = await again.archive(msgs(5, 14));
+    expect(r.files.every((f) => f.key.includes('00000000000000000010-00000000000000000014'))).toBe(true);
+    expect(await offsetsInArchive(store)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+  });
+
+  // A crash at each write: the intent, the first file, the second file, the final state.
+  it.each([1, 2, 3, 4])('after a crash at put #%i the next owner redoes exactly the same range', async (failAt) => {
+    await new PartitionArchiver(store, 1).archive(msgs(0, 4));
+    const crashing = new PartitionArchiver(failingStore(store, failAt), 1);
+    await expect(crashing.archive(msgs(5, 19))).rejects.toThrow('crash');
+    // The new owner's fetches are split differently: 5..9, then 10..30.
+    const next = new PartitionArchiver(store, 1);
+    await next.archive(msgs(0, 9));
+    const r = await next.archive(msgs(10, 30));
+    expect(r.commit).toBe(31);
+    const offsets = await offsetsInArchive(store);
+    expect(offsets).toEqual(Array.from({ length: 31 }, (_, i) => i));
+    const ranges = (await store.list(ARCHIVE_PREFIX)).map((k) => parseArchiveKey(k)).map((f) => `${f?.first}-${f?.last}`);
+    expect(new Set(ranges)).toEqual(new Set(failAt === 1 ? ['0-4', '5-9', '10-30'] : ['0-4', '5-19', '20-30']));
+  });
+});
