@@ -54,7 +54,8 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     groupId: cfg.groupId ?? `${cfg.kafka.topics.events}-speed`,
     maxWaitTimeInMs: 100,
     maxBytesPerPartition: 4 * 1024 * 1024,
-    sessionTimeout: 30_000,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
   });
   const producer: Producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const processors = new Map<number, PartitionProcessor>();

@@ -49,7 +49,8 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     maxBytes: 64 * 1024 * 1024,
     minBytes: cfg.minBytes ?? 1024 * 1024,
     maxWaitTimeInMs: cfg.maxWaitTimeInMs ?? 2000,
-    sessionTimeout: 30_000,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
   });
   const dlq: Producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const archivers = new Map<number, PartitionArchiver>();

@@ -1,0 +1,84 @@
+/**
+ * A second speed-layer instance joins and leaves the group under load: partitions move
+ * twice, and afterwards the views hold every event exactly once and every decision equals
+ * that of an uninterrupted run (state for moved partitions was restored).
+ */
+import fs from 'node:fs';
+import type { KafkaMessage } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { createAppRegistry } from '../../infra/apps/app-registry';
+import { createClickHouse } from '../../infra/clickhouse/client';
+import { migrate } from '../../infra/clickhouse/migrate';
+import { loadConfig } from '../../infra/config';
+import { createKafka, ensureTopics } from '../../infra/kafka/local-broker';
+import { createLogger } from '../../infra/logger';
+import { startSpeedLayer } from '../../speed-layer/main';
+import { testBrokers } from '../setup/test-broker';
+import { groupProgress, produce, readEventsRt, rowKey, storedEvents, uninterruptedRows } from '../support/speed-fixture';
+import { readTopic, testEnv } from '../support/test-stack';
+import { waitFor } from '../support/wait-for';
+
+jest.setTimeout(300_000);
+
+const PARTITIONS = 6;
+
+describe('speed layer rebalance', () => {
+  const { env, dataDir } = testEnv();
+  const cfg = loadConfig({ ...env, KAFKA_EVENTS_PARTITIONS: String(PARTITIONS) });
+  const ch = createClickHouse(cfg);
+  afterAll(async () => {
+    await ch.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps every event exactly once and restores moved state when an instance joins and leaves', async () => {
+    const topics = cfg.kafka.topics;
+    await ensureTopics(testBrokers(), [
+      { topic: topics.events, numPartitions: PARTITIONS },
+      { topic: topics.dlq, numPartitions: 1 },
+      { topic: topics.attributions, numPartitions: PARTITIONS },
+    ]);
+    await migrate(ch.client);
+    const apps = createAppRegistry(ch.client, { defaultLookbackDays: 7 });
+    const log = createLogger('warn');
+    const onFatal = (err: Error) => {
+      throw err;
+    };
+    const instance = (name: string, registry: Registry) =>
+      startSpeedLayer(cfg, { kafka: createKafka(testBrokers(), name), ch: ch.client, apps, registry, log, onFatal });
+    const progress = () => groupProgress(topics.events, `${topics.events}-speed`);
+
+    const producing = produce(topics.events, storedEvents(11, 40_000), { chunk: 500, pauseMs: 30 });
+    const regA = new Registry();
+    const a = await instance('speed-a', regA);
+    await waitFor(async () => (await progress()).committed > 3000, { timeoutMs: 60_000, what: 'first instance progress' });
+    const regB = new Registry();
+    const b = await instance('speed-b', regB);
+    const joined = (await progress()).committed;
+    await waitFor(async () => (await progress()).committed > joined + 5000, { timeoutMs: 60_000, what: 'progress with two instances' });
+    await b.stop();
+    await producing;
+    await waitFor(async () => {
+      const g = await progress();
+      return g.committed >= g.end;
+    }, { timeoutMs: 120_000, intervalMs: 500, what: 'catch-up after the second instance left' });
+    await a.stop();
+    apps.close();
+
+    // Both instances restored partitions: A at start and after each rebalance, B when it joined.
+    const restores = async (r: Registry) => ((await r.getSingleMetric('weir_speed_state_restore_seconds')?.get())?.values ?? []).filter((v) => v.metricName?.endsWith('_count')).reduce((s, v) => s + v.value, 0);
+    expect(await restores(regB)).toBeGreaterThan(0);
+    expect(await restores(regA)).toBeGreaterThan(PARTITIONS);
+
+    const byPartition = new Map<number, KafkaMessage[]>();
+    for (const m of await readTopic(topics.events)) {
+      const list = byPartition.get(m.partition) ?? [];
+      list.push({ offset: String(m.offset), value: Buffer.from(m.value) } as KafkaMessage);
+      byPartition.set(m.partition, list);
+    }
+    const expected = uninterruptedRows(byPartition).map(rowKey).sort();
+    const actual = (await readEventsRt(ch.client)).map(rowKey).sort();
+    expect(actual.length).toBe(expected.length);
+    expect(actual).toEqual(expected);
+  });
+});
