@@ -1,8 +1,8 @@
 /**
  * Demo traffic for `weir start --demo`: realistic generated events (clicks and installs,
  * fraud, errors, purchases, duplicates, late events) sent to the collector over HTTP, in
- * rounds of 30 s of traffic whose event times end at the moment of sending, so the live
- * counters and the hourly chart move.
+ * rounds of 30 s of traffic whose event times span the round, so the live counters and the
+ * hourly chart move.
  */
 import type { Logger } from '../infra/logger';
 import { generateEvents } from '../ingest/load-generator/generate-events';
@@ -20,8 +20,9 @@ export function startDemoTraffic(o: { url: string; appId: string; writeKey: stri
       const events = generateEvents({
         seed: now % 2_147_483_647,
         apps: [o.appId],
-        startMs: now - 3_600_000,
-        endMs: now,
+        // Event times span the round about to be sent, so live counters track the send rate.
+        startMs: now,
+        endMs: now + ROUND_S * 1000,
         events: o.rate * ROUND_S,
         edgeCases: round++ === 0,
       });

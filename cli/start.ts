@@ -24,15 +24,20 @@ import { CACHE_DIR } from '../infra/paths';
 import { startArchiver } from '../ingest/archiver/main';
 import { startCollector } from '../ingest/collector/main';
 import { startSpeedLayer } from '../speed-layer/main';
+import { startBatchLayer } from '../batch-layer/main';
+import { startServing } from '../serving/main';
+import { dashboardRouter } from '../serving/dashboard/dashboard-router';
 import { startDemoTraffic } from './demo-traffic';
 
-export const ROLES = ['ingest', 'archiver', 'speed'] as const;
+export const ROLES = ['ingest', 'archiver', 'speed', 'batch', 'serving'] as const;
 export type Role = (typeof ROLES)[number];
 
 const NEEDS = {
   ingest: { clickhouse: true, store: false },
   archiver: { clickhouse: false, store: true },
   speed: { clickhouse: true, store: false },
+  batch: { clickhouse: true, store: true },
+  serving: { clickhouse: true, store: false },
 } satisfies Record<Role, { clickhouse: boolean; store: boolean }>;
 
 export interface StartOptions {
@@ -134,6 +139,17 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
       if (role === 'speed') {
         const speed = await startSpeedLayer(cfg, { kafka, ch: (ch as ClickHouseHandle).client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer') });
         onStop('speed layer', speed.stop);
+      }
+      if (role === 'batch') {
+        const batch = await startBatchLayer(cfg, { ch: (ch as ClickHouseHandle).client, store: store as ObjectStore, kafka, registry, log, schedule: true, adminToken });
+        onStop('batch layer', batch.stop);
+        routers.push(batch.router);
+      }
+      if (role === 'serving') {
+        const serving = await startServing(cfg, { ch: (ch as ClickHouseHandle).client, apps: apps as AppRegistry, registry, log });
+        onStop('serving', serving.stop);
+        routers.push(serving.router, dashboardRouter());
+        if (!roles.includes('ingest')) routers.push(adminAppsRouter({ apps: apps as AppRegistry, adminToken }));
       }
     }
 

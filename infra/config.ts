@@ -39,6 +39,7 @@ const Env = z.object({
   MAX_REPORT_DAYS_HOURLY: int(31),
   MAX_REPORT_DAYS_DAILY: int(400),
   MAX_REPORT_ROWS: int(10_000),
+  CORS_ORIGINS: list,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_EVENTS_PARTITIONS: int(6),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
@@ -66,6 +67,8 @@ export interface Config {
     maxReportDaysDaily: number;
     maxReportRows: number;
   };
+  /** Origins allowed to call the read API from a browser ('*': any; empty: none). */
+  corsOrigins: string[];
   logLevel: string;
 }
 
@@ -107,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxReportDaysDaily: e.MAX_REPORT_DAYS_DAILY,
       maxReportRows: e.MAX_REPORT_ROWS,
     },
+    corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,
   };
 }

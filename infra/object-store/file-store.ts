@@ -129,6 +129,7 @@ export class FileObjectStore implements ObjectStore {
     if (globKey.startsWith('/')) throw new Error(`glob key must be relative to the store root, got '${globKey}'`);
     // chdb's file() accepts absolute paths anywhere (verified with chdb 3.4.0); a ClickHouse
     // server restricts file() to its user_files_path, so the root must live under it there.
+    // ClickHouse expands globs in the whole path: a root containing * ? { } would match more.
     return { fn: 'file', args: [path.posix.join(this.root, globKey)] };
   }
 

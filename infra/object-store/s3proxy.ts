@@ -87,6 +87,7 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3ProxyHand
   // filesystem-nio2 is S3Proxy's newer store (2.x); fall back to jclouds' `filesystem` if a
   // build lacks it. A port we picked can be taken between probing and binding: pick again.
   let provider = 'filesystem-nio2';
+  if (options.port !== undefined) await assertPortFree(options.port);
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
     try {
@@ -96,7 +97,7 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3ProxyHand
       const log = (err as LaunchError).log ?? '';
       if (provider === 'filesystem-nio2' && /not in the list of providers or apis/.test(log)) {
         provider = 'filesystem';
-      } else if (options.port === undefined && attempt < 3 && /BindException|Address already in use/.test(log)) {
+      } else if (options.port === undefined && attempt < 3 && BIND_FAILURE.test(log)) {
         // retry on another port
       } else {
         throw err;
@@ -104,6 +105,8 @@ export async function startS3Proxy(options: S3ProxyOptions): Promise<S3ProxyHand
     }
   }
 }
+
+const BIND_FAILURE = /Failed to bind|BindException|Address already in use/;
 
 interface LaunchError extends Error {
   log?: string;
@@ -142,6 +145,12 @@ async function launch(o: LaunchOptions): Promise<Omit<S3ProxyHandle, 'timings'>>
   );
 
   const lines: string[] = [];
+  // Readiness needs proof that *this* JVM owns the port: if another server already listens
+  // there, ListBuckets succeeds against it long before this JVM fails to bind and exits.
+  // (Relies on Jetty's INFO line; a format change shows up as a startup timeout with the log.)
+  const startedOnPort = new RegExp(`Started ServerConnector@.*\\{127\\.0\\.0\\.1:${o.port}\\}`);
+  let bound = false;
+  let bindFailed = false;
   const child = spawn(
     o.javaPath ?? 'java',
     [
@@ -159,7 +168,10 @@ async function launch(o: LaunchOptions): Promise<Omit<S3ProxyHandle, 'timings'>>
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  collectLines(child, lines);
+  collectLines(child, lines, (line) => {
+    if (startedOnPort.test(line)) bound = true;
+    if (BIND_FAILURE.test(line)) bindFailed = true;
+  });
   let exitState: { code: number | null; signal: NodeJS.Signals | null; error?: Error } | undefined;
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -178,6 +190,9 @@ async function launch(o: LaunchOptions): Promise<Omit<S3ProxyHandle, 'timings'>>
   };
   process.once('exit', killOnExit);
 
+  // S3Proxy reads the file once at startup; removing it early keeps the secret off the disk and
+  // leaves nothing behind if this process dies without stop().
+  const removeConf = () => fs.rm(confDir, { recursive: true, force: true });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -189,7 +204,7 @@ async function launch(o: LaunchOptions): Promise<Omit<S3ProxyHandle, 'timings'>>
         }
       }
       process.removeListener('exit', killOnExit);
-      await fs.rm(confDir, { recursive: true, force: true });
+      await removeConf();
     })());
 
   const logTail = () => tail(lines.join('\n'), 40);
@@ -218,6 +233,12 @@ async function launch(o: LaunchOptions): Promise<Omit<S3ProxyHandle, 'timings'>>
         if (state.error) return await fail(`could not be started (${o.javaPath ?? 'java'}: ${state.error.message}); S3Proxy needs Java 17+`);
         return await fail(`exited during startup (code ${state.code}, signal ${state.signal})`);
       }
+      if (bindFailed) return await fail(`could not bind 127.0.0.1:${o.port}`);
+      if (!bound) {
+        if (Date.now() > deadline) return await fail(`did not start listening within ${o.readyTimeoutMs ?? 60_000} ms`);
+        await delay(50);
+        continue;
+      }
       try {
         await client.send(new ListBucketsCommand({}));
         break;
@@ -233,24 +254,29 @@ async function launch(o: LaunchOptions): Promise<Omit<S3ProxyHandle, 'timings'>>
     }
   } finally {
     client.destroy();
+    await removeConf();
   }
 
   return { endpoint, accessKey: o.accessKey, secretKey: o.secretKey, pid: child.pid as number, logTail, stop };
 }
 
 /** Keeps the last lines of output; the pipes must be drained anyway or the JVM blocks on a full pipe. */
-function collectLines(child: ChildProcess, lines: string[]): void {
+function collectLines(child: ChildProcess, lines: string[], onLine: (line: string) => void): void {
   for (const stream of [child.stdout, child.stderr]) {
     let partial = '';
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
       const parts = (partial + chunk).split('\n');
       partial = parts.pop() ?? '';
+      parts.forEach(onLine);
       lines.push(...parts);
       if (lines.length > 400) lines.splice(0, lines.length - 200);
     });
     stream?.on('end', () => {
-      if (partial) lines.push(partial);
+      if (partial) {
+        onLine(partial);
+        lines.push(partial);
+      }
     });
   }
 }
@@ -273,6 +299,20 @@ function escapeProperty(value: string): string {
     .replace(/\n/g, '\\n')
     .replace(/\r/g, '\\r')
     .replace(/^\s/, (c) => `\\${c}`);
+}
+
+async function assertPortFree(port: number): Promise<void> {
+  const server = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+  } catch (err) {
+    throw new Error(`cannot start S3Proxy on 127.0.0.1:${port}: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }
 
 function freePort(): Promise<number> {

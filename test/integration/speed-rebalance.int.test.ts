@@ -66,7 +66,7 @@ describe('speed layer rebalance', () => {
     apps.close();
 
     // Both instances restored partitions: A at start and after each rebalance, B when it joined.
-    const restores = async (r: Registry) => ((await r.getSingleMetric('weir_speed_state_restore_seconds')?.get())?.values ?? []).filter((v) => v.metricName?.endsWith('_count')).reduce((s, v) => s + v.value, 0);
+    const restores = async (r: Registry) => ((await r.getSingleMetric('weir_speed_state_restore_seconds')?.get())?.values ?? []).filter((v) => (v as { metricName?: string }).metricName?.endsWith("_count")).reduce((s, v) => s + v.value, 0);
     expect(await restores(regB)).toBeGreaterThan(0);
     expect(await restores(regA)).toBeGreaterThan(PARTITIONS);
 
