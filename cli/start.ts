@@ -52,6 +52,8 @@ export interface Running {
   url: string;
   adminToken: string;
   demoKeys?: { app_id: string; write_key: string; read_key: string };
+  /** The process's ClickHouse client, when a role uses one (tests read the views through it). */
+  clickhouse?: ClickHouseHandle['client'];
   stop(): Promise<void>;
 }
 
@@ -164,7 +166,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
       stops.push({ name: 'demo traffic', stop: demo.stop });
     }
     log.info({ url: http.url, roles }, 'weir started');
-    return { url: http.url, adminToken, demoKeys, stop: stopAll };
+    return { url: http.url, adminToken, demoKeys, clickhouse: ch?.client, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -322,6 +322,13 @@ export async function stopBrokerByPidFile(
  * Creates the topics that do not exist yet. Existing topics are left alone, partition count
  * included: adding partitions would move keys (app_id + device_id) to other partitions.
  */
+/**
+ * Record batches up to this size are accepted on the topics we create. The collector's sends
+ * gather many requests (up to MAX_BODY_BYTES each, plus DLQ copies of bad events), which can
+ * exceed the broker's 1 MB default for one partition.
+ */
+export const TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 export async function ensureTopics(brokers: string[], topics: { topic: string; numPartitions: number }[]): Promise<void> {
   const admin = createKafka(brokers, 'weir-ensure-topics').admin();
   await admin.connect();
@@ -333,7 +340,12 @@ export async function ensureTopics(brokers: string[], topics: { topic: string; n
     // Another process creating the same topic meanwhile is fine: kafkajs returns false for
     // TOPIC_ALREADY_EXISTS instead of throwing.
     await admin.createTopics({
-      topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions, replicationFactor: -1 })),
+      topics: missing.map((t) => ({
+        topic: t.topic,
+        numPartitions: t.numPartitions,
+        replicationFactor: -1,
+        configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) }],
+      })),
       waitForLeaders: true,
     });
   } finally {

@@ -1,0 +1,174 @@
+/**
+ * Specs of the routes other roles serve (collector, admin, batch, health), described from
+ * DESIGN.md section 7 so the one OpenAPI document covers the whole HTTP interface. Their
+ * handlers live elsewhere and validate on their own; the event body reuses the event's one
+ * definition (schemas/event.ts).
+ */
+import { z } from 'zod';
+import { WireEventSchema } from '../../schemas/event';
+import { ErrorResponseSchema } from '../http/query-params';
+import { BAD_REQUEST, NOT_FOUND, RATE_LIMITED, UNAUTHORIZED } from './common-responses';
+import { defineRoute, type RouteSpec } from './route-spec';
+
+const time = z.union([z.number().int(), z.string()]).describe('epoch ms or ISO-8601');
+const conflict = { description: 'conflict; the message says why', schema: ErrorResponseSchema };
+const unavailable = { description: 'a dependency is unavailable; retry after Retry-After', schema: ErrorResponseSchema, headers: { 'Retry-After': 'seconds' } };
+
+const AppSettings = z.object({
+  lookback_days: z.number().int().min(1).max(365).optional().describe('attribution lookback, days (default LOOKBACK_DAYS)'),
+  ip_blocklist: z.array(z.string()).max(10_000).optional().describe('CIDR ranges (IPv4 or IPv6) whose clicks and installs are rejected as blocked_ip'),
+});
+const AppOut = z.object({ app_id: z.string(), lookback_days: z.number().int(), ip_blocklist: z.array(z.string()) });
+
+const BatchRun = z
+  .object({
+    id: z.string(),
+    day: z.string(),
+    days: z.array(z.string()),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    requested_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+    rows_read: z.number().int().nullable(),
+    duplicates_dropped: z.number().int().nullable(),
+    late_events: z.number().int().nullable(),
+    input_files: z.number().int().nullable(),
+    error: z.string().nullable(),
+    attribution_diff: z.unknown(),
+    drift: z.unknown(),
+  })
+  .passthrough();
+
+const admin = { 401: UNAUTHORIZED };
+
+export const PLATFORM_SPECS: RouteSpec[] = [
+  defineRoute({
+    method: 'post',
+    path: '/v1/events',
+    operationId: 'sendEvents',
+    tag: 'ingest',
+    auth: 'write',
+    summary: 'Send a batch of events (gzip accepted)',
+    description: 'Answers once every accepted event is acknowledged by Kafka; invalid events are dead-lettered and listed in rejected.',
+    body: z.object({ events: z.array(WireEventSchema), sent_at: time.optional() }),
+    responses: {
+      202: {
+        description: 'accepted',
+        schema: z.object({
+          accepted: z.number().int(),
+          rejected: z.array(z.object({ index: z.number().int(), event_id: z.string().nullable(), reason: z.string() })),
+        }),
+      },
+      400: BAD_REQUEST,
+      401: UNAUTHORIZED,
+      413: { description: 'body (decompressed) or batch too large', schema: ErrorResponseSchema },
+      429: RATE_LIMITED,
+      503: unavailable,
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/admin/apps',
+    operationId: 'createApp',
+    tag: 'admin',
+    auth: 'admin',
+    summary: 'Create an app; its keys are shown once',
+    body: AppSettings.extend({ app_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/) }),
+    responses: { 201: { description: 'created', schema: AppOut.extend({ write_key: z.string(), read_key: z.string() }) }, 400: BAD_REQUEST, ...admin, 409: conflict },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/apps',
+    operationId: 'listApps',
+    tag: 'admin',
+    auth: 'admin',
+    summary: 'List apps',
+    responses: { 200: { description: 'apps', schema: z.object({ apps: z.array(AppOut.extend({ created_at: z.string() })) }) }, ...admin },
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/v1/admin/apps/{app}',
+    operationId: 'updateApp',
+    tag: 'admin',
+    auth: 'admin',
+    summary: "Change an app's settings",
+    body: AppSettings,
+    responses: { 200: { description: "the app's settings", schema: AppOut }, 400: BAD_REQUEST, ...admin, 404: NOT_FOUND },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/v1/admin/batch/runs',
+    operationId: 'requestBatchRun',
+    tag: 'admin',
+    auth: 'admin',
+    summary: 'Recompute the batch views of day d − k … d',
+    body: z.object({ day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }),
+    responses: { 202: { description: 'queued', schema: z.object({ run: BatchRun }) }, 400: BAD_REQUEST, ...admin, 409: conflict },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/batch/runs',
+    operationId: 'listBatchRuns',
+    tag: 'admin',
+    auth: 'admin',
+    summary: 'Batch runs',
+    responses: { 200: { description: 'runs', schema: z.object({ runs: z.array(BatchRun) }) }, ...admin },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/batch/runs/{id}',
+    operationId: 'getBatchRun',
+    tag: 'admin',
+    auth: 'admin',
+    summary: 'One batch run',
+    responses: { 200: { description: 'the run', schema: z.object({ run: BatchRun }) }, ...admin, 404: NOT_FOUND },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/v1/admin/boundary',
+    operationId: 'boundary',
+    tag: 'admin',
+    auth: 'admin',
+    summary: 'Batch boundary and covered days',
+    responses: { 200: { description: 'coverage', schema: z.object({ boundary: z.string().nullable(), covered_days: z.array(z.string()) }) }, ...admin },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/health',
+    operationId: 'health',
+    tag: 'operations',
+    auth: 'none',
+    summary: 'Liveness',
+    responses: { 200: { description: 'alive', schema: z.object({ status: z.literal('ok') }) } },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/ready',
+    operationId: 'ready',
+    tag: 'operations',
+    auth: 'none',
+    summary: 'Readiness: Kafka, ClickHouse and the object store reachable',
+    responses: {
+      200: { description: 'ready', schema: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }) },
+      503: { description: 'not ready', schema: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }) },
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    tag: 'operations',
+    auth: 'none',
+    summary: 'Prometheus metrics',
+    responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/',
+    operationId: 'dashboard',
+    tag: 'operations',
+    auth: 'none',
+    summary: 'The dashboard page',
+    responses: { 200: { description: 'HTML', contentType: 'text/html' } },
+  }),
+];
