@@ -24,7 +24,7 @@ export const MAX_PROPERTIES_BYTES = 8 * 1024;
 export const MAX_REVENUE = 1e12;
 
 const ISO_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
 /**
  * Epoch ms from an integer or an ISO-8601 string; an ISO string without offset is UTC.
@@ -49,7 +49,7 @@ export function parseTime(v: unknown): number | undefined {
     const sign = tz[0] === '-' ? -1 : 1;
     const digits = tz.slice(1).replace(':', '');
     const offH = Number(digits.slice(0, 2));
-    const offM = Number(digits.slice(2, 4));
+    const offM = Number(digits.slice(2, 4) || 0);
     if (offH > 14 || offM > 59) return undefined;
     t -= sign * (offH * 60 + offM) * 60_000;
   }

@@ -11,10 +11,15 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Topics } from '../../schemas/topics';
+import { KeyHashPartitioner } from './key-partitioner';
+
+/** Well under TOPIC_MAX_MESSAGE_BYTES (infra/kafka/local-broker.ts) even if one partition gets it all. */
+const MAX_BYTES_PER_SEND = 8 * 1024 * 1024;
 
 interface Pending {
   events: Message[];
   dlq: Message[];
+  bytes: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -31,7 +36,8 @@ export async function startKafkaSender(
   const maxPerSend = opts.maxMessagesPerSend ?? 5000;
   const producers: Producer[] = [];
   for (let i = 0; i < (opts.producers ?? 2); i++) {
-    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // KeyHashPartitioner: kafkajs's default partitioning, computed faster (see key-partitioner.ts).
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner });
     await p.connect();
     producers.push(p);
   }
@@ -52,9 +58,13 @@ export async function startKafkaSender(
       const producer = idle.pop() as Producer;
       const batch: Pending[] = [];
       let n = 0;
-      while (queue.length && (n === 0 || n + queue[0].events.length + queue[0].dlq.length <= maxPerSend)) {
+      let bytes = 0;
+      // Bounded by count and by bytes: the broker refuses a record batch over the topic's
+      // max.message.bytes, and a refused send would fail every request in it, on every retry.
+      while (queue.length && (n === 0 || (n + queue[0].events.length + queue[0].dlq.length <= maxPerSend && bytes + queue[0].bytes <= MAX_BYTES_PER_SEND))) {
         const p = queue.shift() as Pending;
         n += p.events.length + p.dlq.length;
+        bytes += p.bytes;
         batch.push(p);
       }
       const run = sendOnce(producer, batch, n).finally(() => {
@@ -90,7 +100,7 @@ export async function startKafkaSender(
       if (stopped) return Promise.reject(new Error('kafka sender is stopped'));
       if (events.length === 0 && dlq.length === 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        queue.push({ events, dlq, resolve, reject });
+        queue.push({ events, dlq, bytes: messageBytes(events) + messageBytes(dlq), resolve, reject });
         // Let requests that arrive in the same tick join this send.
         setImmediate(pump);
       });
@@ -106,4 +116,10 @@ export async function startKafkaSender(
       })());
     },
   };
+}
+
+function messageBytes(messages: Message[]): number {
+  let n = 0;
+  for (const m of messages) n += typeof m.value === 'string' ? m.value.length * 3 : (m.value?.length ?? 0);
+  return n;
 }

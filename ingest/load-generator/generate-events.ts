@@ -399,7 +399,7 @@ export function* generateEvents(options: GenerateOptions): Generator<GeneratedEv
   let created = 0;
   const factory = new EventFactory(o, rng, (item) => {
     created++;
-    queue.push(item.sendAtMs, item.seq, item);
+    queue.push(item);
   });
   const limit = o.events ?? Number.POSITIVE_INFINITY;
 
@@ -430,23 +430,24 @@ export function* generateEvents(options: GenerateOptions): Generator<GeneratedEv
   const timeline = createTimeline(o.startMs, o.endMs);
   let order = 0;
   let u = 0;
-  for (let i = 0; ; i++) {
+  // A device starting at the very end of the span can emit nothing (its first event would be
+  // after endMs); the bound keeps a pathological option mix (all fraud) from spinning forever.
+  const maxDevices = fixedDevices ?? 10 * limit + 1000;
+  for (let i = 0; i < maxDevices; i++) {
     const left = devicesLeft(i);
     if (left <= 0) break;
     // The next start: the smallest of `left` uniforms above u (sorted uniforms, one at a time).
     u = 1 - (1 - u) * Math.pow(rng.next(), 1 / left);
     const start = timeline(u);
     // Every event still to come is sent at or after `start`, so earlier ones can go now.
-    while (queue.peekTime() <= start) {
+    for (let item = queue.popDue(start); item !== undefined; item = queue.popDue(start)) {
       if (order >= limit) return;
-      const item = queue.pop() as GeneratedEvent;
       item.sendAtOrder = order++;
       yield item;
     }
     simulateDevice(factory, world, o, i, start);
   }
-  while (queue.size > 0 && order < limit) {
-    const item = queue.pop() as GeneratedEvent;
+  for (let item = queue.popDue(Infinity); item !== undefined && order < limit; item = queue.popDue(Infinity)) {
     item.sendAtOrder = order++;
     yield item;
   }

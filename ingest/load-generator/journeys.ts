@@ -79,7 +79,7 @@ const campaignFields = (c: Campaign): EventExtra => c;
 
 /** Click-to-install time: mostly minutes, with a long tail of days (some beyond the lookback). */
 function drawCtit(rng: Rng): number {
-  const ms = rng.chance(0.85) ? rng.logNormal(20 * MINUTE, 1.8) : rng.logNormal(2 * DAY, 1.0);
+  const ms = rng.chance(0.8) ? rng.logNormal(20 * MINUTE, 1.8) : rng.logNormal(2.5 * DAY, 1.0);
   return Math.max(1, Math.round(ms));
 }
 

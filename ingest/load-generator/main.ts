@@ -105,7 +105,7 @@ export function registerGenerateCommand(program: Command): Command {
       }
       const keys = flags.key ?? (process.env.WEIR_WRITE_KEYS ? parseKeys(process.env.WEIR_WRITE_KEYS) : {});
       const missing = flags.apps.filter((a) => keys[a] === undefined);
-      if (missing.length > 0) cmd.error(`no write key for app(s) ${missing.join(', ')}: pass --key app=writeKey,... or set WEIR_WRITE_KEYS`);
+      if (missing.length > 0) cmd.error(`error: no write key for app(s) ${missing.join(', ')}: pass --key app=writeKey,... or set WEIR_WRITE_KEYS`);
       const r = await sendEvents(generateEvents(gen), {
         url: flags.url,
         keys,

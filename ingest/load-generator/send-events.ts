@@ -33,6 +33,8 @@ export interface SendOptions {
   maxRetryDelayMs?: number;
   /** Per-request timeout (default 30 000 ms). */
   timeoutMs?: number;
+  /** How requests travel (default: node:http(s) with a keep-alive agent); tests pass a fake. */
+  transport?: Transport;
   /** Progress bar on stderr. */
   progress?: boolean;
   /** Expected number of events, for the progress bar. */
@@ -81,6 +83,40 @@ export interface SendResult {
   batches?: BatchResult[];
 }
 
+export interface TransportResponse {
+  status: number;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body: string;
+}
+
+/** Posts one request body to `{url}/v1/events`. Rejects on network failure. */
+export interface Transport {
+  post(headers: Readonly<Record<string, string | number>>, body: Buffer): Promise<TransportResponse>;
+  close(): void;
+}
+
+/** node:http(s) with a keep-alive agent: a new connection per batch would dominate the cost of a small batch. */
+export function createHttpTransport(baseUrl: string, opts: { maxSockets: number; timeoutMs: number }): Transport {
+  const endpoint = new URL('/v1/events', baseUrl);
+  const client = endpoint.protocol === 'https:' ? https : http;
+  const agent = new client.Agent({ keepAlive: true, maxSockets: opts.maxSockets });
+  return {
+    post: (headers, body) =>
+      new Promise((resolve, reject) => {
+        const req = client.request(endpoint, { method: 'POST', agent, headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        });
+        req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`no response within ${opts.timeoutMs} ms`)));
+        req.on('error', reject);
+        req.end(body);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
 interface Pending {
   app: string;
   events: WireEvent[];
@@ -98,10 +134,7 @@ export async function sendEvents(source: Iterable<SendItem> | AsyncIterable<Send
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const rebase = opts.rebaseSentAt ?? true;
   if (opts.rate !== undefined) positive(opts.rate, 'rate');
-  const endpoint = new URL('/v1/events', opts.url);
-  const client = endpoint.protocol === 'https:' ? https : http;
-  // keepAlive: a new connection per batch would dominate the cost of a small batch.
-  const agent = new client.Agent({ keepAlive: true, maxSockets: concurrency });
+  const transport = opts.transport ?? createHttpTransport(opts.url, { maxSockets: concurrency, timeoutMs });
 
   const result: SendResult = { sent: 0, accepted: 0, rejected: [], retries: 0, failedBatches: 0, seconds: 0 };
   if (opts.collectBatches) result.batches = [];
@@ -157,7 +190,7 @@ export async function sendEvents(source: Iterable<SendItem> | AsyncIterable<Send
       if (attempts > 0) result.retries++;
       attempts++;
       let body = Buffer.from(JSON.stringify({ events: rebase ? rebaseSentAt(p) : p.events }));
-      const headers: http.OutgoingHttpHeaders = {
+      const headers: Record<string, string | number> = {
         authorization: `Bearer ${key}`,
         'content-type': 'application/json',
       };
@@ -168,7 +201,7 @@ export async function sendEvents(source: Iterable<SendItem> | AsyncIterable<Send
       headers['content-length'] = body.length;
       let waitMs: number;
       try {
-        const res = await post(client, endpoint, agent, headers, body, timeoutMs);
+        const res = await transport.post(headers, body);
         status = res.status;
         if (res.status === 202 || res.status === 200) {
           const parsed = parseAccepted(res.body);
@@ -220,7 +253,7 @@ export async function sendEvents(source: Iterable<SendItem> | AsyncIterable<Send
     for (const buf of buffers.values()) await dispatch(buf);
     await Promise.all(inFlight);
   } finally {
-    agent.destroy();
+    transport.close();
     tick();
     bar?.stop();
   }
@@ -241,33 +274,6 @@ function rebaseSentAt(p: Pending): WireEvent[] {
     if (e.sent_at === undefined || e.sent_at === null || Number.isNaN(sendAt)) return e;
     const sent = parseTime(e.sent_at);
     return sent === undefined ? e : { ...e, sent_at: sent + (now - sendAt) };
-  });
-}
-
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-function post(
-  client: typeof http | typeof https,
-  url: URL,
-  agent: http.Agent,
-  headers: http.OutgoingHttpHeaders,
-  body: Buffer,
-  timeoutMs: number,
-): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = client.request(url, { method: 'POST', agent, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
   });
 }
 

@@ -1,13 +1,20 @@
 /**
  * Min-heap of pending events by simulated send time. Journeys are generated device by device
- * in order of their first event, but a device's events are sent over hours or days (and late
+ * in order of their first event, but a device's events are sent over hours or days (late
  * events even later), so they wait here until every device that could send earlier has been
- * generated. Ties break on a sequence number, which keeps the order deterministic.
+ * generated. Ties break on the creation sequence number, which keeps the order deterministic.
  *
- * Keys live in their own arrays (unboxed doubles) rather than on the items: with 10^5 pending
- * events, comparisons that do not chase pointers make the heap several times faster.
+ * Keys live in their own arrays (unboxed doubles) rather than being read from the items:
+ * comparisons that do not chase pointers make the heap several times faster with 10^5 items
+ * pending. (A calendar queue was tried: its many small bucket arrays cost more in GC than the
+ * heap's log n.)
  */
-export class SendOrderQueue<T> {
+export interface Queued {
+  sendAtMs: number;
+  seq: number;
+}
+
+export class SendOrderQueue<T extends Queued> {
   private readonly times: number[] = [];
   private readonly seqs: number[] = [];
   private readonly items: T[] = [];
@@ -16,13 +23,10 @@ export class SendOrderQueue<T> {
     return this.items.length;
   }
 
-  /** Send time of the next item (Infinity when empty). */
-  peekTime(): number {
-    return this.items.length > 0 ? this.times[0] : Number.POSITIVE_INFINITY;
-  }
-
-  push(time: number, seq: number, item: T): void {
+  push(item: T): void {
     const { times, seqs, items } = this;
+    const time = item.sendAtMs;
+    const seq = item.seq;
     let i = items.length;
     times.push(time);
     seqs.push(seq);
@@ -40,10 +44,11 @@ export class SendOrderQueue<T> {
     items[i] = item;
   }
 
-  pop(): T | undefined {
+  /** The next item in send order if it is due at or before `limit` (Infinity: any). */
+  popDue(limit: number): T | undefined {
     const { times, seqs, items } = this;
     const n = items.length - 1;
-    if (n < 0) return undefined;
+    if (n < 0 || times[0] > limit) return undefined;
     const top = items[0];
     const t = times[n];
     const s = seqs[n];
