@@ -2,6 +2,10 @@
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 module.exports = {
   testTimeout: 120000,
+  // Embedded ClickHouse (chdb) binds one data directory per process, and every test file has
+  // its own: a worker is recycled after each file. Run with --maxWorkers=1 (one broker is
+  // shared, and the outage test stops it).
+  workerIdleMemoryLimit: '1MB',
   projects: [
     { displayName: 'unit', transform, testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
