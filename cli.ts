@@ -5,6 +5,7 @@ import { ROLES, StartupError, startWeir, type Role } from './cli/start';
 import { ConfigError, loadConfig } from './infra/config';
 import { createLogger } from './infra/logger';
 import { registerGenerateCommand } from './ingest/load-generator/main';
+import { registerBatchCommand } from './batch-layer/cli';
 
 const program = new Command('weir').description('Lambda-architecture analytics backend').showHelpAfterError();
 
@@ -32,6 +33,7 @@ program
 
 registerKafkaCommand(program);
 registerGenerateCommand(program);
+registerBatchCommand(program);
 
 function printBanner(r: Awaited<ReturnType<typeof startWeir>>, generatedToken: boolean): void {
   const lines = [

@@ -52,7 +52,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     sessionTimeout: 10_000,
     heartbeatInterval: 1000,
   });
-  const dlq: Producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const dlq: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   const archivers = new Map<number, PartitionArchiver>();
   let fatal = false;
 

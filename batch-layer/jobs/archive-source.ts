@@ -1,0 +1,41 @@
+/**
+ * How the recompute's SQL reads a pinned set of archive files: the ClickHouse table function
+ * over the files' day directories, restricted to exactly the pinned files by their virtual
+ * `_path`/`_file` columns. ClickHouse evaluates that filter on the file list before reading,
+ * so files outside the set cost nothing. The file names travel as a query parameter.
+ */
+import { settingsSql, sourceSettings, tableFunctionSql, type ObjectStore } from '../../infra/object-store/object-store';
+import { ARCHIVE_PREFIX, type ArchiveFile } from '../../schemas/archive-layout';
+import { clickhouseColumns } from '../../schemas/event';
+import { requireDay } from '../days';
+
+export interface PinnedSource {
+  /** A parenthesised subquery yielding the archive columns of the pinned files. */
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+/** `dt=YYYY-MM-DD/<file name>`, what the filter compares with. */
+const pinnedName = (f: ArchiveFile) => `dt=${f.date}/${f.key.slice(f.key.lastIndexOf('/') + 1)}`;
+const PINNED_EXPR = `concat(extract(_path, 'dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/'), _file)`;
+
+/**
+ * `param` names the query parameter holding the file list (a fixed identifier chosen by the
+ * caller). `days`, when given, narrows the glob to those day directories.
+ */
+export function pinnedSource(store: ObjectStore, files: readonly ArchiveFile[], param: 'all_files' | 'window_files', days?: readonly string[]): PinnedSource {
+  let dirs = '*';
+  if (days) {
+    for (const d of days) requireDay(d); // only well-formed days reach the glob
+    dirs = days.length === 1 ? `dt=${days[0]}` : `dt={${days.join(',')}}`;
+  }
+  const fn = tableFunctionSql(store.clickhouseSource(`${ARCHIVE_PREFIX}${dirs}/*.arrow`), 'Arrow', clickhouseColumns());
+  return {
+    sql: `(SELECT * FROM ${fn} WHERE ${PINNED_EXPR} IN {${param}:Array(String)})`,
+    params: { [param]: files.map(pinnedName) },
+  };
+}
+
+export function readSettingsSql(store: ObjectStore): string {
+  return settingsSql(sourceSettings(store.clickhouseSource(`${ARCHIVE_PREFIX}*/*.arrow`)));
+}
