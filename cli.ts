@@ -18,17 +18,23 @@ program
   .action(async (o: { role?: Role; demo: boolean; demoRate: number }) => {
     const cfg = loadConfig();
     const log = createLogger(cfg.logLevel);
-    const running = await startWeir(cfg, { role: o.role, demo: o.demo, demoRate: o.demoRate }, log);
-    printBanner(running, !cfg.adminToken);
-    let signalled = false;
+    // Handlers first: a signal that arrives during start-up stops weir cleanly once started.
+    let signalled: string | undefined;
+    let running: Awaited<ReturnType<typeof startWeir>> | undefined = undefined;
     const shutdown = (sig: string) => {
       if (signalled) return;
-      signalled = true;
+      signalled = sig;
       log.info({ signal: sig }, 'shutting down: draining, flushing, committing');
-      void running.stop().then(() => process.exit(0));
+      if (running) void running.stop().then(() => process.exit(0));
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
+    running = await startWeir(cfg, { role: o.role, demo: o.demo, demoRate: o.demoRate }, log);
+    if (signalled) {
+      await running.stop();
+      process.exit(0);
+    }
+    printBanner(running, !cfg.adminToken);
   });
 
 registerKafkaCommand(program);

@@ -4,10 +4,11 @@
  * partitions are the unit of parallelism.
  *
  * Per partition batch: decide (pure) → attributions (idempotent: ReplacingMergeTree by
- * install, and the `attributions` topic, at least once) → one insert into `events_rt`,
- * which feeds the views through materialized views and is the resume position → Kafka
- * commit (only a hint). A crash between the writes replays the batch from the last written
- * offset, so the views neither miss nor double-count an event.
+ * install, and the `attributions` topic, at least once) → one insert into `events_rt`, the
+ * resume position → the range applied to the views with deduplication tokens, then the
+ * progress table (realtime-views/views-writer.ts) → Kafka commit (only a hint). After a
+ * crash anywhere, the partition resumes after the last row in `events_rt` and first applies
+ * any written range the views lack, so the views neither miss nor double-count an event.
  */
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -101,9 +102,10 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         const out = p.process(batch.messages, now);
         const end = m.flushSeconds.startTimer();
         await write(out, batch.partition);
-        end();
         const last = Number(batch.lastOffset());
         p.written(last);
+        if (out.rows.length) await p.applyWritten(deps.ch, out.rows[out.rows.length - 1].kafka_offset);
+        end();
         record(out, batch.partition, batch.highWatermark, last, p);
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last + 1) }]);
         resolveOffset(batch.lastOffset());

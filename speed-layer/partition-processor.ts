@@ -11,8 +11,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { KafkaMessage } from 'kafkajs';
 import type { StoredEvent } from '../schemas/event';
 import { decodeStoredEvent } from '../schemas/decode-stored-event';
-import { AttributionState, DAY_MS, type AppRules, type Decision, type Outcome } from './attribution/attribution-state';
+import { AttributionState, clickStateSpanMs, type AppRules, type Decision, type Outcome } from './attribution/attribution-state';
 import { deriveDimensions } from './realtime-views/derive-dimensions';
+import { applyToViews, viewsThrough } from './realtime-views/views-writer';
 
 export interface EventRtRow {
   app_id: string;
@@ -69,13 +70,42 @@ export interface BatchOutcome {
 /** Recent `(app_id, event_id)` kept per partition to recognise client retries. */
 const DEDUP_CAPACITY = 500_000;
 
-export const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+const chTimeSlow = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+
+/** Year 10000: past it toISOString writes six-digit years; the fast path covers 1970–9999 only. */
+const FAST_LIMIT_MS = 253_402_300_800_000;
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+let cachedDay = Number.NaN;
+let cachedDayPrefix = '';
+
+/**
+ * `YYYY-MM-DD hh:mm:ss.mmm` (UTC), as `toISOString` gives it. Two per row on the hot path:
+ * the date part is cached per day and the time of day computed, same output as chTimeSlow.
+ */
+export function chTime(ms: number): string {
+  if (!(Number.isInteger(ms) && ms >= 0 && ms < FAST_LIMIT_MS)) return chTimeSlow(ms);
+  const day = Math.floor(ms / 86_400_000);
+  if (day !== cachedDay) {
+    cachedDayPrefix = chTimeSlow(day * 86_400_000).slice(0, 11);
+    cachedDay = day;
+  }
+  let rem = ms - day * 86_400_000;
+  const h = Math.floor(rem / 3_600_000);
+  rem -= h * 3_600_000;
+  const m = Math.floor(rem / 60_000);
+  rem -= m * 60_000;
+  const sec = Math.floor(rem / 1000);
+  const milli = rem - sec * 1000;
+  return `${cachedDayPrefix}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${milli < 10 ? `00${milli}` : milli < 100 ? `0${milli}` : milli}`;
+}
 
 export class PartitionProcessor {
   private readonly state: AttributionState;
   private readonly seen = new Map<string, true>();
   /** First offset not yet written to events_rt. */
   private next = 0;
+  /** Last offset of events_rt applied to the views (-1: none). */
+  private viewsThrough = -1;
 
   constructor(
     readonly partition: number,
@@ -91,16 +121,19 @@ export class PartitionProcessor {
 
   async restore(ch: ClickHouseClient): Promise<void> {
     const p = { p: this.partition };
-    const [pos] = await rows<{ o: string; n: string; newest: string; lastReceived: string }>(
+    this.viewsThrough = await viewsThrough(ch, this.partition);
+    const [pos] = await rows<{ o: string; n: string; newest: string }>(
       ch,
-      `SELECT max(kafka_offset) AS o, count() AS n, toUnixTimestamp64Milli(max(ts)) AS newest,
-              toUnixTimestamp64Milli(max(received_at)) AS lastReceived
+      `SELECT max(kafka_offset) AS o, count() AS n, toUnixTimestamp64Milli(max(ts)) AS newest
        FROM events_rt WHERE kafka_partition = {p:UInt16}`,
       p,
     );
     if (!pos || Number(pos.n) === 0) return;
     this.next = Number(pos.o) + 1;
-    const since = Number(pos.newest) - this.maxLookbackMs - 2 * DAY_MS;
+    // Rows written but not yet in the views (a crash between the two): apply them now, under
+    // the same range and so the same tokens as the interrupted attempt.
+    await this.applyWritten(ch, this.next - 1);
+    const since = Number(pos.newest) - clickStateSpanMs(this.maxLookbackMs);
     const clicks = await rows<{ app_id: string; device_id: string; event_id: string; ts: string; ip: string; ua: string; channel: string; campaign_id: string }>(
       ch,
       `SELECT app_id, device_id, event_id, toUnixTimestamp64Milli(ts) AS ts, ip, ua, channel, campaign_id
@@ -119,12 +152,13 @@ export class PartitionProcessor {
     for (const i of installs) {
       this.state.restoreFirstInstall(i.app_id, i.device_id, { event_id: i.event_id, ts: Number(i.ts), outcome: i.install_kind, channel: i.channel, campaign_id: i.campaign_id });
     }
+    // The same ids an uninterrupted run would hold: the most recent written, in offset order.
     const recent = await rows<{ app_id: string; event_id: string }>(
       ch,
       `SELECT app_id, event_id FROM events_rt
-       WHERE kafka_partition = {p:UInt16} AND received_at >= fromUnixTimestamp64Milli({since:Int64})
+       WHERE kafka_partition = {p:UInt16}
        ORDER BY kafka_offset DESC LIMIT ${DEDUP_CAPACITY}`,
-      { ...p, since: Number(pos.lastReceived) - 3_600_000 },
+      p,
     );
     for (const r of recent.reverse()) this.remember(`${r.app_id}\u0000${r.event_id}`);
   }
@@ -171,6 +205,13 @@ export class PartitionProcessor {
   /** Called once the rows of a batch are written: the resume position moves past them. */
   written(lastOffset: number): void {
     this.next = Math.max(this.next, lastOffset + 1);
+  }
+
+  /** Applies the rows written up to `lastRowOffset` that the views do not have yet. */
+  async applyWritten(ch: ClickHouseClient, lastRowOffset: number): Promise<void> {
+    if (lastRowOffset <= this.viewsThrough) return;
+    await applyToViews(ch, this.partition, this.viewsThrough + 1, lastRowOffset);
+    this.viewsThrough = lastRowOffset;
   }
 
   private remember(id: string): void {

@@ -26,12 +26,16 @@ describe('speed layer under SIGKILL', () => {
   const topics = topicNames(prefix);
   const groupId = `${topics.events}-speed`;
   let child: ChildProcess | undefined;
+  const readyOf = new Map<ChildProcess, Promise<void>>();
 
   const start = () => {
     child = spawn(path.join(REPO_ROOT, 'bin/weir'), ['start', '--role', 'speed'], {
       env: { ...env, KAFKA_EVENTS_PARTITIONS: String(PARTITIONS) },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
+    readyOf.set(child, waitFor(() => err.includes('weir is running'), { timeoutMs: 60_000, what: 'speed process start-up' }).then(() => undefined));
     return child;
   };
   const stop = async (p: ChildProcess, signal: NodeJS.Signals) => {
@@ -67,6 +71,7 @@ describe('speed layer under SIGKILL', () => {
     }
     await producing;
     const last = start();
+    await readyOf.get(last);
     await waitFor(async () => {
       const g = await progress();
       return g.committed >= g.end;

@@ -1,8 +1,13 @@
 -- The speed layer's raw rows: every event it consumed (duplicates it recognised excluded),
 -- with the dimensions the stream derived and its Kafka position. Three things hang off it:
--- the materialized views below (hourly, per-second, error fingerprints), the resume position
--- of each partition (max kafka_offset: the position is what was written, not a commit that
--- can run ahead), and the attribution state restored after a restart or a rebalance.
+-- the views (hourly_rt, realtime_rt, errors_rt, filled from it per batch range by
+-- speed-layer/realtime-views/views-writer.ts), the resume position of each partition (max
+-- kafka_offset: the position is what was written, not a commit that can run ahead), and the
+-- attribution state restored after a restart or a rebalance.
+--
+-- Not materialized views: a process killed inside one insert can leave the source part
+-- written and some view parts not, and no resume position could tell. Explicit inserts with
+-- deduplication tokens per (view, partition, offset range) can be redone safely.
 CREATE TABLE IF NOT EXISTS events_rt (
   app_id LowCardinality(String),
   event_id String,
@@ -31,26 +36,15 @@ CREATE TABLE IF NOT EXISTS events_rt (
 PARTITION BY toDate(ts)
 ORDER BY (kafka_partition, kafka_offset);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS hourly_rt_mv TO hourly_rt AS
-SELECT app_id, toStartOfHour(ts) AS hour, type, name, country, os, app_version, currency, error_type,
-       channel, campaign_id, fraud_reason, install_kind,
-       toUInt64(count()) AS events, sum(revenue_micros) AS revenue_micros, uniqExactState(device_id) AS uv
-FROM events_rt
-GROUP BY app_id, hour, type, name, country, os, app_version, currency, error_type, channel, campaign_id, fraud_reason, install_kind;
+-- How far each partition's rows have been applied to the views.
+CREATE TABLE IF NOT EXISTS speed_progress (
+  kafka_partition UInt16,
+  views_through UInt64,
+  at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = MergeTree
+ORDER BY (kafka_partition, views_through);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS realtime_rt_mv TO realtime_rt AS
-SELECT app_id, toDateTime(ts) AS second,
-       toUInt64(count()) AS events,
-       toUInt64(countIf(type = 'click')) AS clicks,
-       toUInt64(countIf(install_kind IN ('attributed', 'organic', 'rejected'))) AS installs,
-       toUInt64(countIf(type = 'error')) AS errors,
-       uniqExactState(device_id) AS uv
-FROM events_rt
-GROUP BY app_id, second;
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS errors_rt_mv TO errors_rt AS
-SELECT app_id, toStartOfMinute(ts) AS minute, fingerprint, error_type,
-       toUInt64(count()) AS count, any(error_message) AS sample_message, max(ts) AS last_seen
-FROM events_rt
-WHERE type = 'error'
-GROUP BY app_id, minute, fingerprint, error_type;
+-- Redoing a range's insert with the same token is a no-op within the last 1000 inserts.
+ALTER TABLE hourly_rt MODIFY SETTING non_replicated_deduplication_window = 1000;
+ALTER TABLE realtime_rt MODIFY SETTING non_replicated_deduplication_window = 1000;
+ALTER TABLE errors_rt MODIFY SETTING non_replicated_deduplication_window = 1000;
