@@ -3,10 +3,16 @@
  *
  * kafkajs spends most of its time per send, not per message (FIELD-NOTES: 100-message sends
  * reach ~50k msg/s, 1000-message sends ~80k), so requests arriving while a send is in flight
- * wait for the next one and share it. Each producer keeps one send in flight: an idempotent
- * producer with concurrent sends to one partition can fail on sequence numbers. A request's
- * promise resolves only once the broker acknowledged every message of its send (acks=all),
- * and rejects when the send fails; nothing is retried here, the client retries.
+ * wait for the next one and share it. Each producer keeps one send in flight, so a
+ * partition's messages keep their order. A request's promise resolves only once the broker
+ * acknowledged every message of its send (acks=all), and rejects when the send fails; the
+ * client retries (the same event_ids: duplicates are resolved downstream).
+ *
+ * Not idempotent on purpose: with kafkajs 2.2.4's idempotent producer, sends acknowledged
+ * while a restarted broker was coming up were missing from the log afterwards (our outage
+ * test lost 49–102 acknowledged events per run; none without idempotence). A plain producer
+ * may write a batch twice when a retry follows a lost response; the batch layer deduplicates
+ * by event_id and the speed layer drops recent copies.
  */
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -37,7 +43,7 @@ export async function startKafkaSender(
   const producers: Producer[] = [];
   for (let i = 0; i < (opts.producers ?? 2); i++) {
     // KeyHashPartitioner: kafkajs's default partitioning, computed faster (see key-partitioner.ts).
-    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner });
+    const p = kafka.producer({ idempotent: false, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner });
     await p.connect();
     producers.push(p);
   }
