@@ -19,19 +19,37 @@ export type RawReportRow = { bucket: number | string } & Record<string, string |
 const renderMetric = (m: Metric, v: string | number): number => (m === 'revenue' ? Number(v) / 1e6 : Number(v));
 
 export function shapeReportRows(q: ReportQuery, raw: RawReportRow[], covered: ReadonlySet<string>): ReportRow[] {
+  const names = ['bucket', ...q.groupBy, ...q.metrics.map(metricAlias)];
+  return shapeCompactReportRows(q, names, raw.map((r) => names.map((n) => r[n])), covered);
+}
+
+/**
+ * The same from `JSONCompact` rows (arrays of values, columns named by `names`): ClickHouse
+ * writes and Node parses them at a fraction of the cost of one JSON object per row, which
+ * matters for reports of 10^5 rows.
+ */
+export function shapeCompactReportRows(q: ReportQuery, names: readonly string[], data: readonly (readonly (string | number)[])[], covered: ReadonlySet<string>): ReportRow[] {
   const style = q.granularity === 'hourly' ? 'z' : 'offset';
   const offset = q.granularity === 'hourly' ? 0 : q.tzMin;
+  const at = (name: string) => {
+    const i = names.indexOf(name);
+    if (i < 0) throw new Error(`report query returned no column ${name}`);
+    return i;
+  };
+  const bucketAt = at('bucket');
+  const dims = q.groupBy.map((d) => [d, at(d)] as const);
+  const metrics = q.metrics.map((m) => [m, at(metricAlias(m))] as const);
   const labels = new Map<number, { bucket: string; source: ReportRow['source'] }>(); // rows of one bucket share these
-  return raw.map((r) => {
-    const startMs = Number(r.bucket) * 1000;
+  return data.map((r) => {
+    const startMs = Number(r[bucketAt]) * 1000;
     let label = labels.get(startMs);
     if (!label) {
       label = { bucket: formatInstant(startMs, offset, style), source: bucketSource(startMs, q.granularity, covered) };
       labels.set(startMs, label);
     }
     const row: ReportRow = { bucket: label.bucket, source: label.source };
-    for (const d of q.groupBy) row[d] = String(r[d]);
-    for (const m of q.metrics) row[m] = renderMetric(m, r[metricAlias(m)]);
+    for (const [d, i] of dims) row[d] = String(r[i]);
+    for (const [m, i] of metrics) row[m] = renderMetric(m, r[i]);
     return row;
   });
 }
