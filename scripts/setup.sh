@@ -18,8 +18,10 @@ fi
 
 # npm packages: only when the lock changed since the last install.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json .cache/package-lock.installed 2>/dev/null; then
-  echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "setup: installing npm packages" >&2
+  # npm ci refuses this lock on some npm versions (chdb's other-platform optional packages are
+  # "missing from lock file"); npm install follows the same lock and adds only those.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
   mkdir -p .cache && cp package-lock.json .cache/package-lock.installed
 fi
 
