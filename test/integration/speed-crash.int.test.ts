@@ -7,14 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { KafkaMessage } from 'kafkajs';
 import { createClickHouse } from '../../infra/clickhouse/client';
 import { ensureTopics } from '../../infra/kafka/local-broker';
 import { REPO_ROOT } from '../../infra/paths';
 import { topicNames } from '../../schemas/topics';
 import { testBrokers } from '../setup/test-broker';
-import { groupProgress, produce, readEventsRt, rowKey, storedEvents, uninterruptedRows } from '../support/speed-fixture';
-import { readTopic, testEnv } from '../support/test-stack';
+import { groupProgress, produce, readEventsRt, rowKey, storedEvents, uninterruptedRowsOf } from '../support/speed-fixture';
+import { testEnv } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(420_000);
@@ -79,13 +78,7 @@ describe('speed layer under SIGKILL', () => {
     await stop(last, 'SIGTERM');
     expect(last.exitCode).toBe(0);
 
-    const byPartition = new Map<number, KafkaMessage[]>();
-    for (const m of await readTopic(topics.events)) {
-      const list = byPartition.get(m.partition) ?? [];
-      list.push({ offset: String(m.offset), value: Buffer.from(m.value) } as KafkaMessage);
-      byPartition.set(m.partition, list);
-    }
-    const expected = uninterruptedRows(byPartition).map(rowKey).sort();
+    const expected = (await uninterruptedRowsOf(topics.events)).map(rowKey).sort();
 
     const ch = createClickHouse({ dataDir, clickhouse: { url: undefined, database: 'weir' } });
     try {

@@ -4,7 +4,6 @@
  * that of an uninterrupted run (state for moved partitions was restored).
  */
 import fs from 'node:fs';
-import type { KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { createAppRegistry } from '../../infra/apps/app-registry';
 import { createClickHouse } from '../../infra/clickhouse/client';
@@ -14,8 +13,8 @@ import { createKafka, ensureTopics } from '../../infra/kafka/local-broker';
 import { createLogger } from '../../infra/logger';
 import { startSpeedLayer } from '../../speed-layer/main';
 import { testBrokers } from '../setup/test-broker';
-import { groupProgress, produce, readEventsRt, rowKey, storedEvents, uninterruptedRows } from '../support/speed-fixture';
-import { readTopic, testEnv } from '../support/test-stack';
+import { groupProgress, produce, readEventsRt, rowKey, storedEvents, uninterruptedRowsOf } from '../support/speed-fixture';
+import { testEnv } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(300_000);
@@ -70,13 +69,7 @@ describe('speed layer rebalance', () => {
     expect(await restores(regB)).toBeGreaterThan(0);
     expect(await restores(regA)).toBeGreaterThan(PARTITIONS);
 
-    const byPartition = new Map<number, KafkaMessage[]>();
-    for (const m of await readTopic(topics.events)) {
-      const list = byPartition.get(m.partition) ?? [];
-      list.push({ offset: String(m.offset), value: Buffer.from(m.value) } as KafkaMessage);
-      byPartition.set(m.partition, list);
-    }
-    const expected = uninterruptedRows(byPartition).map(rowKey).sort();
+    const expected = (await uninterruptedRowsOf(topics.events)).map(rowKey).sort();
     const actual = (await readEventsRt(ch.client)).map(rowKey).sort();
     expect(actual.length).toBe(expected.length);
     expect(actual).toEqual(expected);

@@ -14,6 +14,7 @@ import { eventKey } from '../../schemas/topics';
 import { DAY_MS } from '../../speed-layer/attribution/attribution-state';
 import { PartitionProcessor, type EventRtRow } from '../../speed-layer/partition-processor';
 import { testBrokers } from '../setup/test-broker';
+import { readTopic } from './test-stack';
 
 export function storedEvents(seed: number, n: number, apps = ['crash']): StoredEvent[] {
   const now = Date.now();
@@ -57,8 +58,14 @@ export async function groupProgress(topic: string, groupId: string): Promise<{ c
   }
 }
 
-/** What one uninterrupted run of the speed layer writes for these messages, per partition. */
-export function uninterruptedRows(byPartition: Map<number, KafkaMessage[]>, lookbackDays = 7): EventRtRow[] {
+/** What one uninterrupted run of the speed layer writes for every message of a topic. */
+export async function uninterruptedRowsOf(topic: string, lookbackDays = 7): Promise<EventRtRow[]> {
+  const byPartition = new Map<number, KafkaMessage[]>();
+  for (const m of await readTopic(topic)) {
+    const list = byPartition.get(m.partition) ?? [];
+    list.push({ offset: String(m.offset), value: Buffer.from(m.value) } as KafkaMessage);
+    byPartition.set(m.partition, list);
+  }
   const rules = { lookbackMs: lookbackDays * DAY_MS, blocklist: new CidrSet([]), globalBlocklist: new CidrSet([]) };
   const rows: EventRtRow[] = [];
   for (const [p, messages] of byPartition) {
