@@ -99,7 +99,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
       try {
         const p = await processorFor(batch.partition);
         const now = Date.now();
-        const out = p.process(batch.messages, now);
+        const out = p.process(batch.messages, now, await p.foreignClicksFor(deps.ch, batch.messages));
         const end = m.flushSeconds.startTimer();
         await write(out, batch.partition);
         const last = Number(batch.lastOffset());

@@ -11,7 +11,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { KafkaMessage } from 'kafkajs';
 import type { StoredEvent } from '../schemas/event';
 import { decodeStoredEvent } from '../schemas/decode-stored-event';
-import { AttributionState, clickStateSpanMs, type AppRules, type Decision, type Outcome } from './attribution/attribution-state';
+import { AttributionState, clickStateSpanMs, ipUaKey, PROBABILISTIC_WINDOW_MS, type AppRules, type ClickRef, type ForeignClicks, type Decision, type Outcome } from './attribution/attribution-state';
 import { deriveDimensions } from './realtime-views/derive-dimensions';
 import { applyToViews, viewsThrough } from './realtime-views/views-writer';
 
@@ -66,6 +66,9 @@ export interface BatchOutcome {
   /** Fraud rejections by channel and reason, for the live counter. */
   rejections: { channel: string; reason: string }[];
 }
+
+/** How the collector's JSON spells an install (its key order is fixed): a cheap pre-filter. */
+const INSTALL_MARK = Buffer.from('"type":"install"');
 
 /** Recent `(app_id, event_id)` kept per partition to recognise client retries. */
 const DEDUP_CAPACITY = 500_000;
@@ -134,23 +137,24 @@ export class PartitionProcessor {
     // the same range and so the same tokens as the interrupted attempt.
     await this.applyWritten(ch, this.next - 1);
     const since = Number(pos.newest) - clickStateSpanMs(this.maxLookbackMs);
-    const clicks = await rows<{ app_id: string; device_id: string; event_id: string; ts: string; ip: string; ua: string; channel: string; campaign_id: string }>(
+    const clicks = await rows<{ app_id: string; device_id: string; event_id: string; ts_ms: string; ip: string; ua: string; channel: string; campaign_id: string }>(
       ch,
-      `SELECT app_id, device_id, event_id, toUnixTimestamp64Milli(ts) AS ts, ip, ua, channel, campaign_id
+      // ts_ms, not ts: a SELECT alias is visible in WHERE and would shadow the column there.
+      `SELECT app_id, device_id, event_id, toUnixTimestamp64Milli(ts) AS ts_ms, ip, ua, channel, campaign_id
        FROM events_rt WHERE kafka_partition = {p:UInt16} AND type = 'click' AND ts >= fromUnixTimestamp64Milli({since:Int64})`,
       { ...p, since },
     );
     for (const c of clicks) {
-      this.state.addClick(c.app_id, c.device_id, c.ua, { event_id: c.event_id, ts: Number(c.ts), ip: c.ip, channel: c.channel, campaign_id: c.campaign_id });
+      this.state.addClick(c.app_id, c.device_id, c.ua, { event_id: c.event_id, ts: Number(c.ts_ms), ip: c.ip, channel: c.channel, campaign_id: c.campaign_id });
     }
-    const installs = await rows<{ app_id: string; device_id: string; event_id: string; ts: string; install_kind: Outcome; channel: string; campaign_id: string }>(
+    const installs = await rows<{ app_id: string; device_id: string; event_id: string; ts_ms: string; install_kind: Outcome; channel: string; campaign_id: string }>(
       ch,
-      `SELECT app_id, device_id, event_id, toUnixTimestamp64Milli(ts) AS ts, install_kind, channel, campaign_id
+      `SELECT app_id, device_id, event_id, toUnixTimestamp64Milli(ts) AS ts_ms, install_kind, channel, campaign_id
        FROM events_rt WHERE kafka_partition = {p:UInt16} AND install_kind IN ('attributed', 'organic', 'rejected')`,
       p,
     );
     for (const i of installs) {
-      this.state.restoreFirstInstall(i.app_id, i.device_id, { event_id: i.event_id, ts: Number(i.ts), outcome: i.install_kind, channel: i.channel, campaign_id: i.campaign_id });
+      this.state.restoreFirstInstall(i.app_id, i.device_id, { event_id: i.event_id, ts: Number(i.ts_ms), outcome: i.install_kind, channel: i.channel, campaign_id: i.campaign_id });
     }
     // The same ids an uninterrupted run would hold: the most recent written, in offset order.
     const recent = await rows<{ app_id: string; event_id: string }>(
@@ -164,7 +168,7 @@ export class PartitionProcessor {
   }
 
   /** Decides every message of a batch in offset order; messages below the resume position are skipped. */
-  process(messages: KafkaMessage[], now: number): BatchOutcome {
+  process(messages: KafkaMessage[], now: number, foreign?: ForeignClicks): BatchOutcome {
     const out: BatchOutcome = { rows: [], attributions: [], duplicates: 0, lateClicks: 0, skipped: 0, undecodable: [], rejections: [] };
     for (const m of messages) {
       const offset = Number(m.offset);
@@ -190,7 +194,7 @@ export class PartitionProcessor {
         if (this.state.isLateClick(e.app_id, e.device_id, click, rules.lookbackMs)) out.lateClicks++;
         this.state.addClick(e.app_id, e.device_id, e.ua, click);
       } else if (e.type === 'install') {
-        decision = this.state.decideInstall({ app_id: e.app_id, device_id: e.device_id, event_id: e.event_id, ts: e.ts, ip: e.ip, ua: e.ua }, rules);
+        decision = this.state.decideInstall({ app_id: e.app_id, device_id: e.device_id, event_id: e.event_id, ts: e.ts, ip: e.ip, ua: e.ua }, rules, foreign);
         if (decision) {
           out.attributions.push(attributionRow(e, decision, now));
           if (decision.fraud_reason) out.rejections.push({ channel: decision.channel, reason: decision.fraud_reason });
@@ -200,6 +204,44 @@ export class PartitionProcessor {
       out.rows.push(eventRow(e, dims, this.partition, offset));
     }
     return out;
+  }
+
+  /**
+   * Clicks already written by other partitions that could be the probabilistic match of an
+   * install in these messages (same app, ip and ua, within 24 h before it). Only installs that
+   * may become a first install are probed; only their messages are parsed here.
+   */
+  async foreignClicksFor(ch: ClickHouseClient, messages: KafkaMessage[]): Promise<ForeignClicks> {
+    const probes = new Map<string, { app: string; ip: string; ua: string }>();
+    let from = Infinity;
+    let to = -Infinity;
+    for (const m of messages) {
+      if (Number(m.offset) < this.next || !m.value || m.value.indexOf(INSTALL_MARK) < 0) continue;
+      const e = decodeStoredEvent(m.value);
+      if (typeof e === 'string' || e.type !== 'install' || !e.ip || !e.ua || this.state.firstInstallOf(e.app_id, e.device_id)) continue;
+      probes.set(ipUaKey(e.app_id, e.ip, e.ua), { app: e.app_id, ip: e.ip, ua: e.ua });
+      from = Math.min(from, e.ts - PROBABILISTIC_WINDOW_MS);
+      to = Math.max(to, e.ts);
+    }
+    const found = new Map<string, ClickRef[]>();
+    if (probes.size === 0) return found;
+    const list = [...probes.values()];
+    const clicks = await rows<{ app_id: string; ip: string; ua: string; event_id: string; ts_ms: string; channel: string; campaign_id: string }>(
+      ch,
+      `SELECT app_id, ip, ua, event_id, toUnixTimestamp64Milli(ts) AS ts_ms, channel, campaign_id
+       FROM events_rt
+       WHERE type = 'click' AND kafka_partition != {p:UInt16}
+         AND ts BETWEEN fromUnixTimestamp64Milli({from:Int64}) AND fromUnixTimestamp64Milli({to:Int64})
+         AND has(arrayZip({apps:Array(String)}, {ips:Array(String)}, {uas:Array(String)}), (toString(app_id), ip, toString(ua)))`,
+      { p: this.partition, from, to, apps: list.map((x) => x.app), ips: list.map((x) => x.ip), uas: list.map((x) => x.ua) },
+    );
+    for (const c of clicks) {
+      const k = ipUaKey(c.app_id, c.ip, c.ua);
+      const l = found.get(k) ?? [];
+      l.push({ event_id: c.event_id, ts: Number(c.ts_ms), ip: c.ip, channel: c.channel, campaign_id: c.campaign_id });
+      found.set(k, l);
+    }
+    return found;
   }
 
   /** Called once the rows of a batch are written: the resume position moves past them. */

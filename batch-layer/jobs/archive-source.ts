@@ -7,7 +7,6 @@
 import { settingsSql, sourceSettings, tableFunctionSql, type ObjectStore } from '../../infra/object-store/object-store';
 import { ARCHIVE_PREFIX, type ArchiveFile } from '../../schemas/archive-layout';
 import { clickhouseColumns } from '../../schemas/event';
-import { requireDay } from '../days';
 
 export interface PinnedSource {
   /** A parenthesised subquery yielding the archive columns of the pinned files. */
@@ -18,20 +17,17 @@ export interface PinnedSource {
 /** `dt=YYYY-MM-DD/<file name>`, what the filter compares with. */
 const pinnedName = (f: ArchiveFile) => `dt=${f.date}/${f.key.slice(f.key.lastIndexOf('/') + 1)}`;
 const PINNED_EXPR = `concat(extract(_path, 'dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/'), _file)`;
+const ARCHIVE_DAY_EXPR = `extract(_path, 'dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/')`;
 
 /**
  * `param` names the query parameter holding the file list (a fixed identifier chosen by the
- * caller). `days`, when given, narrows the glob to those day directories.
+ * caller). Besides the archive columns the subquery yields `archive_day`, the `YYYY-MM-DD` of
+ * the row's day directory (`ArchiveFile.date`).
  */
-export function pinnedSource(store: ObjectStore, files: readonly ArchiveFile[], param: 'all_files' | 'window_files', days?: readonly string[]): PinnedSource {
-  let dirs = '*';
-  if (days) {
-    for (const d of days) requireDay(d); // only well-formed days reach the glob
-    dirs = days.length === 1 ? `dt=${days[0]}` : `dt={${days.join(',')}}`;
-  }
-  const fn = tableFunctionSql(store.clickhouseSource(`${ARCHIVE_PREFIX}${dirs}/*.arrow`), 'Arrow', clickhouseColumns());
+export function pinnedSource(store: ObjectStore, files: readonly ArchiveFile[], param: 'all_files'): PinnedSource {
+  const fn = tableFunctionSql(store.clickhouseSource(`${ARCHIVE_PREFIX}*/*.arrow`), 'Arrow', clickhouseColumns());
   return {
-    sql: `(SELECT * FROM ${fn} WHERE ${PINNED_EXPR} IN {${param}:Array(String)})`,
+    sql: `(SELECT *, ${ARCHIVE_DAY_EXPR} AS archive_day FROM ${fn} WHERE ${PINNED_EXPR} IN {${param}:Array(String)})`,
     params: { [param]: files.map(pinnedName) },
   };
 }

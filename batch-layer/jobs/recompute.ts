@@ -1,9 +1,11 @@
 /**
  * The recompute of a window of UTC days, entirely in ClickHouse over the pinned archive
  * files (sql/*.sql, in order):
+ *   00 every input row, read once into a Memory scratch table with the columns needed
  *   01 non-winning copies of duplicated events (whole dataset)
- *   02 winning clicks and installs up to the window's end
- *   03 one decision per first install (attribution and fraud rules)
+ *   02 first installs up to the window's end with their device match (rules 1, 2)
+ *   03 the probabilistic match of installs without a device match (rule 3), then one
+ *      decision per first install (rules 4, 5)
  *   04 the hourly view of the window's events, with derived dimensions → hourly_batch_staging
  *   05 the window's first installs → attributions_batch_staging
  *   06 input statistics
@@ -45,13 +47,30 @@ export interface RecomputeHooks {
   beforeSwap?: () => Promise<void>;
 }
 
-const SCRATCH_TABLES = ['batch_scratch_losers', 'batch_scratch_touches', 'batch_scratch_attribution'] as const;
+const SCRATCH_TABLES = [
+  'batch_scratch_events',
+  'batch_scratch_losers',
+  'batch_scratch_installs',
+  'batch_scratch_probabilistic',
+  'batch_scratch_attribution',
+] as const;
 const STAGING = [
   { view: 'hourly_batch', staging: 'hourly_batch_staging', dayExpr: 'toDate(hour)' },
   { view: 'attributions_batch', staging: 'attributions_batch_staging', dayExpr: 'toDate(ts)' },
 ] as const;
 
-const STEPS = ['01-duplicate-losers.sql', '02-touches.sql', '03-attribution.sql', '04-hourly.sql', '05-attributions.sql'] as const;
+/** WEIR_BATCH_PROFILE=1 prints each step's wall time to stderr. */
+const PROFILE = process.env.WEIR_BATCH_PROFILE === '1';
+
+const STEPS = [
+  '00-load.sql',
+  '01-duplicate-losers.sql',
+  '02-installs.sql',
+  '03-probabilistic.sql',
+  '03-attribution.sql',
+  '04-hourly.sql',
+  '05-attributions.sql',
+] as const;
 
 export async function recomputeDays(ch: ClickHouseClient, store: ObjectStore, input: RecomputeInput, hooks: RecomputeHooks = {}): Promise<RecomputeStats> {
   const days = [...input.days];
@@ -59,15 +78,12 @@ export async function recomputeDays(ch: ClickHouseClient, store: ObjectStore, in
   const windowStart = requireDay(days[0]);
   const windowEnd = requireDay(days[days.length - 1]) + DAY_MS;
 
-  const daySet = new Set(days);
-  const windowFiles = input.snapshot.files.filter((f) => daySet.has(f.date));
   const all = pinnedSource(store, input.snapshot.files, 'all_files');
-  const window = pinnedSource(store, windowFiles, 'window_files', days);
-  const fragments = { ALL: all.sql, WINDOW: window.sql, SETTINGS: readSettingsSql(store) };
+  const fragments = { ALL: all.sql, SETTINGS: readSettingsSql(store) };
   const apps = await loadAppSettings(ch);
   const params: Record<string, unknown> = {
     ...all.params,
-    ...window.params,
+    window_days: days,
     window_start_ms: windowStart,
     window_end_ms: windowEnd,
     decided_at_ms: input.now,
@@ -83,10 +99,14 @@ export async function recomputeDays(ch: ClickHouseClient, store: ObjectStore, in
   try {
     for (const step of STEPS) {
       const query = renderSql(loadSql(step), fragments);
+      const t = Date.now();
       await ch.command({ query, query_params: pick(query, params) });
+      if (PROFILE) process.stderr.write(`[recompute] ${step} ${Date.now() - t} ms\n`);
     }
     const statsQuery = renderSql(loadSql('06-input-stats.sql'), fragments);
+    const t = Date.now();
     const [stats] = await queryRows<Omit<RecomputeStats, 'input_files'>>(ch, statsQuery, pick(statsQuery, params));
+    if (PROFILE) process.stderr.write(`[recompute] 06-input-stats.sql ${Date.now() - t} ms\n`);
     await hooks.beforeSwap?.();
     for (const day of days) await swapDay(ch, day);
     return {
@@ -96,7 +116,7 @@ export async function recomputeDays(ch: ClickHouseClient, store: ObjectStore, in
       input_files: input.snapshot.files.length,
     };
   } finally {
-    // Scratch holds a copy of every click and install: free it, also when the run failed.
+    // Scratch holds a copy of every input row: free it, also when the run failed.
     await truncate(ch, SCRATCH_TABLES).catch(() => undefined);
   }
 }

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export type Fragment = 'ALL' | 'WINDOW' | 'SETTINGS';
-const FRAGMENTS: readonly Fragment[] = ['ALL', 'WINDOW', 'SETTINGS'];
+export type Fragment = 'ALL' | 'SETTINGS';
+const FRAGMENTS: readonly Fragment[] = ['ALL', 'SETTINGS'];
 
 const cache = new Map<string, string>();
 

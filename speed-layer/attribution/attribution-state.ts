@@ -67,7 +67,14 @@ export interface AppRules {
 }
 
 const deviceKey = (app: string, device: string) => `${app}\u0000${device}`;
-const ipUaKey = (app: string, ip: string, ua: string) => `${app}\u0000${ip}\u0000${ua}`;
+export const ipUaKey = (app: string, ip: string, ua: string) => `${app}\u0000${ip}\u0000${ua}`;
+
+/**
+ * Clicks of other partitions by `ipUaKey`, for the probabilistic rule: its click comes from
+ * another device, which events keyed by app + device usually put in another partition.
+ */
+export type ForeignClicks = ReadonlyMap<string, readonly ClickRef[]>;
+const NO_FOREIGN_CLICKS: ForeignClicks = new Map();
 
 /** (ts, event_id) order; event_id in byte order, which for JS strings of BMP text is code-unit order. */
 export function clickBefore(a: { ts: number; event_id: string }, b: { ts: number; event_id: string }): boolean {
@@ -110,7 +117,7 @@ export class AttributionState {
    * first install. An install that arrives after a later-stamped one was taken as first is
    * still a reinstall here: the stream cannot take back a decision (batch corrects it).
    */
-  decideInstall(i: InstallInput, rules: AppRules): Decision | undefined {
+  decideInstall(i: InstallInput, rules: AppRules, foreign: ForeignClicks = NO_FOREIGN_CLICKS): Decision | undefined {
     this.observe(i.ts);
     const dk = deviceKey(i.app_id, i.device_id);
     if (this.firstInstalls.has(dk)) return undefined;
@@ -119,7 +126,8 @@ export class AttributionState {
     let click = lastClick(deviceClicks, t, rules.lookbackMs);
     let match: Decision['match'] = click ? 'device' : null;
     if (!click && i.ip && i.ua) {
-      click = lastClick(this.byIpUa.get(ipUaKey(i.app_id, i.ip, i.ua)) ?? [], t, PROBABILISTIC_WINDOW_MS);
+      const k = ipUaKey(i.app_id, i.ip, i.ua);
+      click = lastClick([...(this.byIpUa.get(k) ?? []), ...(foreign.get(k) ?? [])], t, PROBABILISTIC_WINDOW_MS);
       if (click) match = 'probabilistic';
     }
     let d: Decision;

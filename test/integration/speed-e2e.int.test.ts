@@ -8,6 +8,8 @@
  *   lay in another Kafka partition (probabilistic match across devices), or an earlier
  *   install of the device arrived after a later one.
  */
+import { keyHash } from '../../ingest/collector/key-partitioner';
+import { eventKey } from '../../schemas/topics';
 import { generateEventArray } from '../../ingest/load-generator/generate-events';
 import { sendEvents } from '../../ingest/load-generator/send-events';
 import type { ArchivedEvent, StoredEvent } from '../../schemas/event';
@@ -24,8 +26,11 @@ const DAY = 86_400_000;
 const EXACT_METRICS: Metric[] = ['events', 'uv', 'impressions', 'clicks', 'launches', 'custom_events', 'purchases', 'revenue', 'errors'];
 const EXACT_DIMS: Dimension[] = ['type', 'name', 'country', 'os', 'app_version', 'currency', 'error_type'];
 
+const chClientOf = (s: TestStack) => s.running.clickhouse as NonNullable<TestStack['running']['clickhouse']>;
+
 describe('speed views against the reference model', () => {
   let stack: TestStack;
+  const ch = () => chClientOf(stack);
   beforeAll(async () => {
     stack = await startTestStack({ role: ['ingest', 'speed'], env: { RATE_LIMIT_REQUESTS_PER_S: '100000', RATE_LIMIT_EVENTS_PER_S: '10000000' } });
   });
@@ -49,7 +54,7 @@ describe('speed views against the reference model', () => {
     const model = buildReferenceModel(archived);
     const from = Math.floor((now - 30 * DAY) / 3_600_000) * 3_600_000;
     const to = now + 2 * 3_600_000;
-    const ch = stack.running.clickhouse as NonNullable<typeof stack.running.clickhouse>;
+    const ch = chClientOf(stack);
 
     // (a) Metrics that do not depend on attribution, by every such dimension.
     for (const dim of EXACT_DIMS) {
@@ -110,6 +115,8 @@ describe('speed views against the reference model', () => {
       if (s && s.install_event_id !== d.install_event_id && devInstalls.some((e) => e.event_id === s.install_event_id && arrivedBefore(e, install))) {
         explained.earlier_install_arrived_later++;
       } else if (click && click.kafka_partition !== install.kafka_partition) {
+        // Found only if the other partition had written the click when the install was decided;
+        // this burst of traffic sends both within a second (the lookup is tested below).
         explained.click_in_other_partition++;
       } else if (clicksOf(install).some((c) => arrivedBefore(install, c))) {
         // A click that could decide this install (as winner or as one of the flood) came later.
@@ -121,5 +128,32 @@ describe('speed views against the reference model', () => {
     process.stderr.write(`speed e2e: ${equal} decisions equal to the reference; explained differences ${JSON.stringify(explained)}\n`);
     expect(unexplained).toEqual([]);
     expect(equal).toBeGreaterThan(0);
+  });
+
+  it('matches an install probabilistically to a click another partition wrote earlier', async () => {
+    const app = 'prob';
+    const key = (await createTestApp(stack, { app_id: app })).write_key;
+    const partitions = stack.cfg.kafka.eventsPartitions;
+    const partitionOf = (device: string) => (keyHash(eventKey(app, device)) & 0x7fffffff) % partitions;
+    const clicker = 'web-clicker';
+    // An installing device whose events live in another partition than the click's.
+    const installer = Array.from({ length: 50 }, (_, i) => `phone-${i}`).find((d) => partitionOf(d) !== partitionOf(clicker)) as string;
+    const t = Date.now() - 60_000;
+    const net = { ip: '198.18.0.7', ua: 'Mozilla/5.0 (Linux; Android 14) probe' };
+    const post = (events: unknown[]) =>
+      fetch(`${stack.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+    expect((await post([{ event_id: 'pc1', app_id: app, type: 'click', ts: t, device_id: clicker, campaign_id: 'web-1', channel: 'google', ...net }])).status).toBe(202);
+    const topic = stack.cfg.kafka.topics.events;
+    const caughtUp = async () => {
+      const g = await groupProgress(topic, `${topic}-speed`);
+      return g.committed >= g.end;
+    };
+    await waitFor(caughtUp, { what: 'the click in the speed views' });
+    expect((await post([{ event_id: 'pi1', app_id: app, type: 'install', ts: t + 600_000 - 60_000, device_id: installer, ...net }])).status).toBe(202);
+    await waitFor(caughtUp, { what: 'the install decided' });
+    const [row] = await (
+      await ch().query({ query: 'SELECT outcome, match, click_event_id, channel FROM attributions_rt FINAL WHERE app_id = {app:String}', query_params: { app }, format: 'JSONEachRow' })
+    ).json<Record<string, string>>();
+    expect(row).toEqual({ outcome: 'attributed', match: 'probabilistic', click_event_id: 'pc1', channel: 'google' });
   });
 });

@@ -51,7 +51,35 @@ ORDER BY (name, token);
 CREATE TABLE IF NOT EXISTS hourly_batch_staging AS hourly_batch;
 CREATE TABLE IF NOT EXISTS attributions_batch_staging AS attributions_batch;
 
--- Scratch of one run (truncated at its start; one run at a time holds the lease).
+-- Scratch of one run (truncated at its start and end; one run at a time holds the lease).
+-- Memory tables: written once, read a few times, gone with the run.
+
+-- Every input row, read once from the archive files with only the columns the recompute
+-- needs: the later steps scan this table instead of re-reading (and re-decoding) the files.
+CREATE TABLE IF NOT EXISTS batch_scratch_events (
+  key_hash UInt64,            -- cityHash64(app_id, event_id): dedup groups by it first
+  in_window UInt8,            -- the row's file lies in a recomputed day directory
+  app_id LowCardinality(String),
+  event_id String,
+  type LowCardinality(String),
+  ts Int64,
+  received_at Int64,
+  kafka_partition Int32,
+  kafka_offset Int64,
+  device_id String,
+  ip String,                  -- clicks and installs only ('' otherwise)
+  ua LowCardinality(String),  -- clicks and installs only
+  channel LowCardinality(String),
+  campaign_id LowCardinality(String),
+  name LowCardinality(String),
+  country LowCardinality(String),
+  os LowCardinality(String),
+  app_version LowCardinality(String),
+  currency LowCardinality(String),
+  error_type LowCardinality(String),
+  revenue_micros Int64
+) ENGINE = Memory;
+
 -- Non-winning copies of duplicated events, by Kafka position.
 CREATE TABLE IF NOT EXISTS batch_scratch_losers (
   kafka_partition Int32,
@@ -59,20 +87,26 @@ CREATE TABLE IF NOT EXISTS batch_scratch_losers (
   ts Int64
 ) ENGINE = Memory;
 
--- Winning clicks and installs up to the end of the recomputed window.
-CREATE TABLE IF NOT EXISTS batch_scratch_touches (
-  app_id String,
+-- Every first install up to the end of the window, with its device match (rule 2) and the
+-- device's clicks of the flooding window; the probabilistic match and fraud come after.
+CREATE TABLE IF NOT EXISTS batch_scratch_installs (
+  app_id LowCardinality(String),
   device_id String,
   event_id String,
-  type LowCardinality(String),
   ts Int64,
   ip String,
-  -- `ip` as isIPAddressInRange reads it: IPv4 (also from ::ffff:a.b.c.d), canonical IPv6,
-  -- or '' when it is no address (the blocklist check then never matches).
-  ip_norm String,
   ua String,
-  channel String,
-  campaign_id String
+  -- The device's winning click: (ts, event_id, channel, campaign_id, ip); event_id '' when none.
+  device_click Tuple(Int64, String, String, String, String),
+  clicks_24h UInt32
+) ENGINE = Memory;
+
+-- The probabilistic match (rule 3) of first installs without a device match: the winning
+-- click's (ts, event_id, channel, campaign_id, ip).
+CREATE TABLE IF NOT EXISTS batch_scratch_probabilistic (
+  app_id String,
+  device_id String,
+  click Tuple(Int64, String, String, String, String)
 ) ENGINE = Memory;
 
 -- The decision for every first install up to the end of the window.

@@ -1,0 +1,29 @@
+-- Rules 1 and 2 of DESIGN.md section 4 and the flooding count, in one pass over the winning
+-- clicks and installs that can decide an attribution in the window: every install (first
+-- installs are over all history) and click before the window's end. Later ones cannot: a
+-- first install after the window end belongs to no event of the window (events before it get
+-- '' / ''), and only clicks at or before an install count.
+--   1. the first install of (app, device) is the smallest (ts, event_id); String compares
+--      bytes, which is the byte order the rules ask for;
+--   2. device match: the device's click with the greatest (ts, event_id) such that ts <= t
+--      and t - ts <= the app's lookback ((ts, event_id) is unique: event ids are per app);
+--   flooding: the device's clicks with t - 24 h <= ts <= t.
+-- Per-app lookbacks arrive as parallel arrays ({app_ids}, {app_lookback_days}); an app not
+-- in them uses {default_lookback_days}.
+INSERT INTO batch_scratch_installs (app_id, device_id, event_id, ts, ip, ua, device_click, clicks_24h)
+SELECT app_id, device_id, first.1, first.2, first.3, first.4,
+       arrayMax(arrayFilter(c -> c.1 <= first.2 AND first.2 - c.1 <= lookback_ms, clicks)),
+       arrayCount(c -> c.1 <= first.2 AND c.1 >= first.2 - 86400000, clicks)
+FROM (
+  SELECT app_id, device_id,
+         argMinIf(tuple(event_id, ts, ip, CAST(ua AS String)), tuple(ts, event_id), type = 'install') AS first,
+         groupArrayIf(tuple(ts, event_id, CAST(channel AS String), CAST(campaign_id AS String), ip), type = 'click') AS clicks,
+         indexOf({app_ids:Array(String)}, app_id) AS app_index,
+         toInt64(if(app_index = 0, {default_lookback_days:UInt16}, {app_lookback_days:Array(UInt16)}[app_index])) * 86400000 AS lookback_ms
+  FROM batch_scratch_events
+  WHERE type IN ('click', 'install')
+    AND ts < {window_end_ms:Int64}
+    AND (kafka_partition, kafka_offset) NOT IN (SELECT kafka_partition, kafka_offset FROM batch_scratch_losers)
+  GROUP BY app_id, device_id
+  HAVING countIf(type = 'install') > 0
+)
