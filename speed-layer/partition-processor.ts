@@ -225,15 +225,20 @@ export class PartitionProcessor {
     }
     const found = new Map<string, ClickRef[]>();
     if (probes.size === 0) return found;
+    // One equality triple per probe: the table's primary key (app_id, ip, ua, ts) serves each.
     const list = [...probes.values()];
+    const params: Record<string, unknown> = { p: this.partition, from, to };
+    const keys = list.map((x, n) => {
+      Object.assign(params, { [`a${n}`]: x.app, [`i${n}`]: x.ip, [`u${n}`]: x.ua });
+      return `(app_id = {a${n}:String} AND ip = {i${n}:String} AND ua = {u${n}:String})`;
+    });
     const clicks = await rows<{ app_id: string; ip: string; ua: string; event_id: string; ts_ms: string; channel: string; campaign_id: string }>(
       ch,
       `SELECT app_id, ip, ua, event_id, toUnixTimestamp64Milli(ts) AS ts_ms, channel, campaign_id
-       FROM events_rt
-       WHERE type = 'click' AND kafka_partition != {p:UInt16}
-         AND ts BETWEEN fromUnixTimestamp64Milli({from:Int64}) AND fromUnixTimestamp64Milli({to:Int64})
-         AND has(arrayZip({apps:Array(String)}, {ips:Array(String)}, {uas:Array(String)}), (toString(app_id), ip, toString(ua)))`,
-      { p: this.partition, from, to, apps: list.map((x) => x.app), ips: list.map((x) => x.ip), uas: list.map((x) => x.ua) },
+       FROM clicks_by_ip_ua_rt
+       WHERE (${keys.join(' OR ')}) AND kafka_partition != {p:UInt16}
+         AND ts BETWEEN fromUnixTimestamp64Milli({from:Int64}) AND fromUnixTimestamp64Milli({to:Int64})`,
+      params,
     );
     for (const c of clicks) {
       const k = ipUaKey(c.app_id, c.ip, c.ua);

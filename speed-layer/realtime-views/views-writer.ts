@@ -7,8 +7,10 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 
-const RANGE = 'kafka_partition = {p:UInt16} AND kafka_offset BETWEEN {first:UInt64} AND {last:UInt64}';
-// max_threads = 1: one block per insert, so the token always covers the same single block.
+const RANGE = 'kafka_partition = {p:UInt16} AND kafka_offset BETWEEN {first:UInt64} AND {last:UInt64} AND toDate(ts) = {day:Date}';
+// One insert per view and event date, with max_threads = 1: each insert is one block in one
+// partition, so a token always names the same block. (A multi-partition insert is split into
+// blocks whose numbering, and so whose derived tokens, need not repeat on a retry.)
 const SETTINGS = 'SETTINGS insert_deduplication_token = {token:String}, max_threads = 1';
 
 const VIEW_INSERTS: Record<string, string> = {
@@ -29,6 +31,10 @@ const VIEW_INSERTS: Record<string, string> = {
     FROM events_rt WHERE ${RANGE}
     GROUP BY app_id, second
     ${SETTINGS}`,
+  clicks_by_ip_ua_rt: `INSERT INTO clicks_by_ip_ua_rt
+    SELECT app_id, ip, ua, ts, event_id, channel, campaign_id, kafka_partition
+    FROM events_rt WHERE ${RANGE} AND type = 'click' AND ip != '' AND ua != ''
+    ${SETTINGS}`,
   errors_rt: `INSERT INTO errors_rt
     SELECT app_id, toStartOfMinute(ts) AS minute, fingerprint, error_type,
            toUInt64(count()) AS count, any(error_message) AS sample_message, max(ts) AS last_seen
@@ -38,8 +44,16 @@ const VIEW_INSERTS: Record<string, string> = {
 };
 
 export async function applyToViews(ch: ClickHouseClient, partition: number, first: number, last: number): Promise<void> {
-  for (const [view, query] of Object.entries(VIEW_INSERTS)) {
-    await ch.command({ query, query_params: { p: partition, first, last, token: `${view}:${partition}:${first}:${last}` } });
+  const rs = await ch.query({
+    query: `SELECT DISTINCT toString(toDate(ts)) AS day FROM events_rt
+            WHERE kafka_partition = {p:UInt16} AND kafka_offset BETWEEN {first:UInt64} AND {last:UInt64} ORDER BY day`,
+    query_params: { p: partition, first, last },
+    format: 'JSONEachRow',
+  });
+  for (const { day } of await rs.json<{ day: string }>()) {
+    for (const [view, query] of Object.entries(VIEW_INSERTS)) {
+      await ch.command({ query, query_params: { p: partition, first, last, day, token: `${view}:${partition}:${first}:${last}:${day}` } });
+    }
   }
   await ch.insert({ table: 'speed_progress', values: [{ kafka_partition: partition, views_through: last }], format: 'JSONEachRow' });
 }

@@ -25,17 +25,17 @@ describe('speed layer under SIGKILL', () => {
   const topics = topicNames(prefix);
   const groupId = `${topics.events}-speed`;
   let child: ChildProcess | undefined;
-  const readyOf = new Map<ChildProcess, Promise<void>>();
+  const stderrOf = new Map<ChildProcess, string>();
 
   const start = () => {
     child = spawn(path.join(REPO_ROOT, 'bin/weir'), ['start', '--role', 'speed'], {
       env: { ...env, KAFKA_EVENTS_PARTITIONS: String(PARTITIONS) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
-    readyOf.set(child, waitFor(() => err.includes('weir is running'), { timeoutMs: 60_000, what: 'speed process start-up' }).then(() => undefined));
-    return child;
+    const p = child;
+    stderrOf.set(p, '');
+    p.stderr?.on('data', (d: Buffer) => stderrOf.set(p, ((stderrOf.get(p) ?? '') + d.toString()).slice(-20_000)));
+    return p;
   };
   const stop = async (p: ChildProcess, signal: NodeJS.Signals) => {
     if (p.exitCode !== null || p.signalCode !== null) return;
@@ -57,20 +57,27 @@ describe('speed layer under SIGKILL', () => {
       { topic: topics.attributions, numPartitions: PARTITIONS },
     ]);
     const events = storedEvents(7, 40_000);
-    const producing = produce(topics.events, events, { chunk: 500, pauseMs: 40 });
+    // Spread over about a minute, so every kill lands while events keep arriving.
+    const producing = produce(topics.events, events, { chunk: 500, pauseMs: 600 });
 
     let before = 0;
     for (let k = 0; k < 5; k++) {
       const p = start();
       // Once it has restored and written since the last kill, kill it at a random point.
-      await waitFor(async () => (await progress()).committed > before, { timeoutMs: 60_000, intervalMs: 200, what: 'speed layer progress' });
+      await waitFor(
+        async () => {
+          const g = await progress();
+          return g.committed > before || g.committed >= g.end;
+        },
+        { timeoutMs: 90_000, intervalMs: 200, what: 'speed layer progress' },
+      );
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 600)));
       await stop(p, 'SIGKILL');
       before = (await progress()).committed;
     }
     await producing;
     const last = start();
-    await readyOf.get(last);
+    await waitFor(() => stderrOf.get(last)?.includes('weir is running'), { timeoutMs: 60_000, what: 'speed process start-up' });
     await waitFor(async () => {
       const g = await progress();
       return g.committed >= g.end;
@@ -91,6 +98,13 @@ describe('speed layer under SIGKILL', () => {
         format: 'JSONEachRow',
       });
       const [totals] = await rs.json<{ hourly: string; raw: string }>();
+      if (Number(totals.hourly) !== Number(totals.raw) && process.env.DEBUG_CRASH) {
+        for (const q of [
+          `SELECT kafka_partition, count() n, min(kafka_offset) lo, max(kafka_offset) hi FROM events_rt GROUP BY kafka_partition ORDER BY 1`,
+          `SELECT kafka_partition, groupArray(views_through) FROM (SELECT * FROM speed_progress ORDER BY views_through) GROUP BY kafka_partition ORDER BY 1`,
+          `SELECT h, r, v FROM (SELECT toStartOfHour(ts) h, count() r FROM events_rt GROUP BY h) AS a FULL JOIN (SELECT hour h, sum(events) v FROM hourly_rt GROUP BY h) AS b USING h WHERE r != v ORDER BY h`,
+        ]) process.stderr.write(`DBG ${JSON.stringify(await (await ch.client.query({ query: q, format: 'JSONCompactEachRow' })).json())}\n`);
+      }
       expect(Number(totals.hourly)).toBe(Number(totals.raw));
     } finally {
       await ch.close();

@@ -44,6 +44,23 @@ CREATE TABLE IF NOT EXISTS speed_progress (
 ) ENGINE = MergeTree
 ORDER BY (kafka_partition, views_through);
 
+-- Clicks by (app, ip, ua): where a partition looks up the probabilistic match of an install
+-- among the clicks other partitions have written (the key puts them in one index range).
+CREATE TABLE IF NOT EXISTS clicks_by_ip_ua_rt (
+  app_id LowCardinality(String),
+  ip String,
+  ua String,
+  ts DateTime64(3, 'UTC'),
+  event_id String,
+  channel LowCardinality(String),
+  campaign_id LowCardinality(String),
+  kafka_partition UInt16
+) ENGINE = MergeTree
+PARTITION BY toDate(ts)
+ORDER BY (app_id, ip, ua, ts)
+TTL toDateTime(ts) + INTERVAL 8 DAY
+SETTINGS non_replicated_deduplication_window = 1000;
+
 -- Redoing a range's insert with the same token is a no-op within the last 1000 inserts.
 ALTER TABLE hourly_rt MODIFY SETTING non_replicated_deduplication_window = 1000;
 ALTER TABLE realtime_rt MODIFY SETTING non_replicated_deduplication_window = 1000;
