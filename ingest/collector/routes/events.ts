@@ -81,6 +81,9 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
 
     const receivedAt = now();
     const requestIp = clientIp(req);
+    // Shared by every event of the request: one allocation per request, not per event.
+    const enrichContext = { receivedAt, requestIp, batchSentAt: body.sentAt };
+    const timestamp = String(receivedAt);
     const messages: Message[] = [];
     const dlq: Message[] = [];
     const rejections: Rejection[] = [];
@@ -89,13 +92,9 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
         const v = validateWireEvent(raw);
         if (!v.ok) return v.reason;
         if (v.value.app_id !== app.app_id) return `app_id: ${JSON.stringify(v.value.app_id)} does not match the write key's app ${app.app_id}`;
-        const e = enrichEvent(v.value, { receivedAt, requestIp, batchSentAt: body.sentAt });
+        const e = enrichEvent(v.value, enrichContext);
         if (!e.ok) return e.reason;
-        messages.push({
-          key: eventKey(e.event.app_id, e.event.device_id),
-          value: JSON.stringify(e.event),
-          timestamp: String(receivedAt),
-        });
+        messages.push({ key: eventKey(e.event.app_id, e.event.device_id), value: JSON.stringify(e.event), timestamp });
         return undefined;
       })();
       if (reason === undefined) return;
@@ -104,7 +103,7 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
       dlq.push({
         key: app.app_id,
         value: JSON.stringify({ app_id: app.app_id, index, event_id: eventId, reason, received_at: receivedAt, raw: truncate(rawJson(raw)) }),
-        timestamp: String(receivedAt),
+        timestamp,
       });
     });
 
