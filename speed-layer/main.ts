@@ -21,6 +21,7 @@ import { CidrSet } from '../schemas/cidr';
 import { DAY_MS, type AppRules } from './attribution/attribution-state';
 import { EVENTS_RT_COLUMNS, eventsRtTsv } from './events-rt-tsv';
 import { PartitionProcessor, type BatchOutcome } from './partition-processor';
+import { commitHint } from '../infra/kafka/commit-hint';
 
 export interface SpeedHandle {
   stop(): Promise<void>;
@@ -63,6 +64,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   const producer: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   const processors = new Map<number, PartitionProcessor>();
   let fatal = false;
+  let stopping: Promise<void> | undefined;
 
   await producer.connect();
   await consumer.connect();
@@ -107,7 +109,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         if (out.rows.length) await p.applyWritten(deps.ch, out.rows[out.rows.length - 1].kafka_offset);
         end();
         record(out, batch.partition, batch.highWatermark, last, p);
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(last + 1) }]);
+        await commitHint(consumer, batch.topic, batch.partition, last + 1, log);
         resolveOffset(batch.lastOffset());
         await heartbeat();
       } catch (err) {
@@ -168,13 +170,13 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   }
 
   function fail(err: Error) {
-    if (fatal) return;
+    // A consumer stopped on purpose reports its interrupted fetch as a crash: not a failure.
+    if (fatal || stopping) return;
     fatal = true;
     log.error({ err }, 'speed layer stopped');
     deps.onFatal(err);
   }
 
-  let stopping: Promise<void> | undefined;
   return {
     stop: () =>
       (stopping ??= (async () => {

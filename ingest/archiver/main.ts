@@ -8,6 +8,7 @@ import type { Logger } from '../../infra/logger';
 import type { ObjectStore } from '../../infra/object-store/object-store';
 import type { Topics } from '../../schemas/topics';
 import { PartitionArchiver } from './partition-archiver';
+import { commitHint } from '../../infra/kafka/commit-hint';
 
 export interface ArchiverConfig {
   groupId: string;
@@ -55,6 +56,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   const dlq: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   const archivers = new Map<number, PartitionArchiver>();
   let fatal = false;
+  let stopping: Promise<void> | undefined;
 
   await dlq.connect();
   await consumer.connect();
@@ -89,7 +91,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
         bytes.inc(result.files.reduce((a, f) => a + f.bytes, 0));
         nextOffset.set({ partition: String(p) }, result.commit);
         log.debug({ partition: p, commit: result.commit, files: result.files.length, rows: result.archived }, 'archived range');
-        await consumer.commitOffsets([{ topic: batch.topic, partition: p, offset: String(result.commit) }]);
+        await commitHint(consumer, batch.topic, p, result.commit, log);
       }
       resolveOffset(batch.lastOffset());
       await heartbeat();
@@ -97,7 +99,8 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   });
 
   function fail(err: Error) {
-    if (fatal) return;
+    // A consumer stopped on purpose reports its interrupted fetch as a crash: not a failure.
+    if (fatal || stopping) return;
     fatal = true;
     log.error({ err }, 'archiver stopped');
     deps.onFatal(err);
@@ -118,7 +121,6 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     }
   }
 
-  let stopping: Promise<void> | undefined;
   return {
     stop: () => (stopping ??= (async () => {
       await consumer.disconnect();
