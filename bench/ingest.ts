@@ -32,7 +32,8 @@ import path from 'node:path';
 import { createKafka, ensureTopics, startLocalBroker, type LocalBroker } from '../infra/kafka/local-broker';
 import { CACHE_DIR } from '../infra/paths';
 import { topicNames } from '../schemas/topics';
-import { cpuSeconds, forkChild, killAllChildren, type BenchChild, type ChildMessage } from './support/child';
+import { cpuSeconds, forkChild, type BenchChild, type ChildMessage } from './support/child';
+import { withCleanup, type OnCleanup } from './support/cleanup-stack';
 import { writeIngestData } from './support/ingest-data';
 import type { LoadClientReport } from './support/load-client';
 
@@ -78,48 +79,12 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
-/**
- * Cleanup steps run in reverse order, each once, whether the bench ends, fails or is
- * interrupted. Child processes go first (SIGTERM: a collector still writes its CPU profile),
- * so that none outlives the broker it talks to.
- */
-function cleanupStack() {
-  const steps: { name: string; fn: () => Promise<unknown> | unknown }[] = [{ name: 'child processes', fn: () => killAllChildren(20_000) }];
-  let running: Promise<void> | undefined;
-  return {
-    push: (name: string, fn: () => Promise<unknown> | unknown) => void steps.splice(steps.length - 1, 0, { name, fn }),
-    run: () =>
-      (running ??= (async () => {
-        for (const s of steps.reverse()) {
-          try {
-            await s.fn();
-          } catch (err) {
-            process.stderr.write(`bench cleanup: ${s.name} failed: ${(err as Error).message}\n`);
-          }
-        }
-      })()),
-  };
-}
-
 export async function runIngestBench(): Promise<Record<string, unknown>> {
   const o = options();
-  const cleanup = cleanupStack();
-  const onSignal = (sig: NodeJS.Signals) => {
-    process.stderr.write(`bench: ${sig}, cleaning up\n`);
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await bench(o, cleanup.push);
-  } finally {
-    await cleanup.run();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  return withCleanup((onCleanup) => bench(o, onCleanup));
 }
 
-async function bench(o: BenchOptions, onCleanup: (name: string, fn: () => Promise<unknown> | unknown) => void): Promise<Record<string, unknown>> {
+async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<string, unknown>> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'weir-bench-'));
   onCleanup('temp dir', () => rmSync(tmp, { recursive: true, force: true }));
   say(

@@ -29,7 +29,8 @@ import path from 'node:path';
 import { createKafka, ensureTopics, startLocalBroker, type LocalBroker } from '../infra/kafka/local-broker';
 import { CACHE_DIR } from '../infra/paths';
 import { topicNames } from '../schemas/topics';
-import { cpuSeconds, forkChild, killAllChildren, type BenchChild, type ChildMessage } from './support/child';
+import { cpuSeconds, forkChild, type BenchChild, type ChildMessage } from './support/child';
+import { withCleanup, type OnCleanup } from './support/cleanup-stack';
 import { preloadTopic, produceSteady, storedEventStream } from './support/speed-data';
 
 interface BenchOptions {
@@ -69,41 +70,9 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Cleanup steps run in reverse order, each once, whether the bench ends, fails or is interrupted; children first. */
-function cleanupStack() {
-  const steps: { name: string; fn: () => Promise<unknown> | unknown }[] = [{ name: 'child processes', fn: () => killAllChildren(20_000) }];
-  let running: Promise<void> | undefined;
-  return {
-    push: (name: string, fn: () => Promise<unknown> | unknown) => void steps.splice(steps.length - 1, 0, { name, fn }),
-    run: () =>
-      (running ??= (async () => {
-        for (const s of steps.reverse()) {
-          try {
-            await s.fn();
-          } catch (err) {
-            process.stderr.write(`bench cleanup: ${s.name} failed: ${(err as Error).message}\n`);
-          }
-        }
-      })()),
-  };
-}
-
 export async function runSpeedBench(): Promise<Record<string, unknown>> {
   const o = options();
-  const cleanup = cleanupStack();
-  const onSignal = (sig: NodeJS.Signals) => {
-    process.stderr.write(`bench: ${sig}, cleaning up\n`);
-    void cleanup.run().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await bench(o, cleanup.push);
-  } finally {
-    await cleanup.run();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  return withCleanup((onCleanup) => bench(o, onCleanup));
 }
 
 /** A child stopped by message (so that a CPU profile gets written), killed if that does not work. */
@@ -113,7 +82,7 @@ async function stopChild(child: BenchChild, graceMs = 20_000): Promise<void> {
   await child.kill();
 }
 
-async function bench(o: BenchOptions, onCleanup: (name: string, fn: () => Promise<unknown> | unknown) => void): Promise<Record<string, unknown>> {
+async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<string, unknown>> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'weir-bench-speed-'));
   onCleanup('temp dir', () => rmSync(tmp, { recursive: true, force: true }));
   say(`speed bench: ${fmt(o.events)} events, ${o.partitions} partitions, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}`);
