@@ -36,7 +36,7 @@ export async function openBatchTestEnv(): Promise<BatchTestEnv> {
     dir,
     close: async () => {
       await handle.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }

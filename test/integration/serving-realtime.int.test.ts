@@ -64,7 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 it('answers a per-step series over the window with empty steps as zeros, newest last', async () => {

@@ -94,7 +94,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 type Row = Record<string, string | number>;

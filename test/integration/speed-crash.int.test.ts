@@ -47,7 +47,7 @@ describe('speed layer under SIGKILL', () => {
 
   afterAll(async () => {
     if (child) await stop(child, 'SIGKILL');
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   it('misses no event and counts none twice across five SIGKILLs', async () => {

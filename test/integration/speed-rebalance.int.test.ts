@@ -27,7 +27,7 @@ describe('speed layer rebalance', () => {
   const ch = createClickHouse(cfg);
   afterAll(async () => {
     await ch.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
   it('keeps every event exactly once and restores moved state when an instance joins and leaves', async () => {

@@ -52,7 +52,7 @@ export async function startTestStack(opts: { role?: Role | Role[]; env?: Record<
     prefix,
     stop: async () => {
       await running.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); // chDB may still finish a background write
     },
   };
 }
