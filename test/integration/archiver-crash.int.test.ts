@@ -3,7 +3,6 @@
  * restarted; afterwards the archive holds every offset of `events` exactly once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { createKafka, ensureTopics } from '../../infra/kafka/local-broker';
@@ -15,6 +14,7 @@ import { topicNames } from '../../schemas/topics';
 import { testBrokers } from '../setup/test-broker';
 import { testEnv } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
+import { removeScratchDir } from '../support/scratch-dir';
 
 const PARTITIONS = 4;
 const TOTAL = 40_000;
@@ -60,7 +60,7 @@ describe('archiver under SIGKILL', () => {
 
   afterAll(async () => {
     if (child) await kill(child);
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    removeScratchDir(dataDir);
   });
 
   it('archives every offset exactly once across three SIGKILLs', async () => {

@@ -4,8 +4,6 @@
  * afterAll), archive writing as the archiver does it, and the batch views read back in the
  * shape of test/reference's answers.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createClickHouse, queryRows, type ClickHouseClient, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
@@ -15,6 +13,7 @@ import { archiveKey, archiverStateKey, eventDate } from '../../schemas/archive-l
 import type { ArchivedEvent } from '../../schemas/event';
 import { DIMENSIONS, METRICS, METRIC_NAMES } from '../../schemas/views';
 import type { AttributionRow, ReportRow } from '../reference/reports';
+import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
 
 export interface BatchTestEnv {
   ch: ClickHouseClient;
@@ -25,7 +24,7 @@ export interface BatchTestEnv {
 }
 
 export async function openBatchTestEnv(): Promise<BatchTestEnv> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-batch-'));
+  const dir = makeScratchDir('weir-batch');
   const handle = createClickHouse({ dataDir: dir, clickhouse: { url: undefined, database: 'weir' } });
   await migrate(handle.client);
   const store = createObjectStore(`file://${path.join(dir, 'archive')}`);
@@ -36,7 +35,7 @@ export async function openBatchTestEnv(): Promise<BatchTestEnv> {
     dir,
     close: async () => {
       await handle.close();
-      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      removeScratchDir(dir);
     },
   };
 }

@@ -4,13 +4,11 @@
  * installs from batch for covered days and from speed otherwise, paged by cursor.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { markCovered } from '../../infra/clickhouse/coverage';
 import { AttributionsResponseSchema } from '../../serving/attributions/attribution-schemas';
 import { RealtimeResponseSchema, TopErrorsResponseSchema } from '../../serving/realtime/realtime-schemas';
 import { startStandaloneServing, type StandaloneServing } from '../../serving/standalone';
+import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
 
 jest.setTimeout(120_000);
 
@@ -29,7 +27,7 @@ const get = async (p: string) => {
 };
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-serving-realtime-'));
+  dataDir = makeScratchDir('weir-serving-realtime');
   srv = await startStandaloneServing({ dataDir, adminToken: randomBytes(16).toString('hex'), now: () => NOW, limits: { rateRequestsPerS: 10_000 } });
   key = (await srv.apps.create('rt', {})).read_key;
   // seconds: 12:00:05 d1 ×2 (one click), 12:00:07 d1 + d2 (install), 11:59:59 d3 (error)
@@ -64,7 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  removeScratchDir(dataDir);
 });
 
 it('answers a per-step series over the window with empty steps as zeros, newest last', async () => {

@@ -5,12 +5,10 @@
  * order, filters, exact uv across the batch/speed seam.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { markCovered } from '../../infra/clickhouse/coverage';
 import { ReportResponseSchema } from '../../serving/reports/report-schemas';
 import { startStandaloneServing, type StandaloneServing } from '../../serving/standalone';
+import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
 
 jest.setTimeout(120_000);
 
@@ -58,7 +56,7 @@ async function insert(ch: StandaloneServing['ch'], evs: Ev[], table: 'hourly_rt'
 }
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-serving-reports-'));
+  dataDir = makeScratchDir('weir-serving-reports');
   srv = await startStandaloneServing({ dataDir, adminToken: randomBytes(16).toString('hex'), limits: { maxReportRows: MAX_ROWS, rateRequestsPerS: 10_000 } });
   key = (await srv.apps.create('rep', {})).read_key;
   const rnd = prng(42);
@@ -94,7 +92,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  removeScratchDir(dataDir);
 });
 
 type Row = Record<string, string | number>;

@@ -5,10 +5,8 @@
  * and change nothing, the rate limit answers 429 with Retry-After, CORS preflights work.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { startStandaloneServing, type StandaloneServing } from '../../serving/standalone';
+import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
 
 jest.setTimeout(120_000);
 
@@ -50,7 +48,7 @@ async function tableCounts(): Promise<Record<string, number>> {
 }
 
 beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-serving-security-'));
+  dataDir = makeScratchDir('weir-serving-security');
   srv = await startStandaloneServing({ dataDir, adminToken, limits: { rateRequestsPerS: 300 },
     corsOrigins: [ORIGIN],
     // A frozen clock: rate-limit tokens never refill, so the 429 test does not race the machine.
@@ -66,7 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await srv?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  removeScratchDir(dataDir);
 });
 
 describe('read access', () => {

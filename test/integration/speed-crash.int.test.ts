@@ -5,7 +5,6 @@
  * attribution state was restored, not rebuilt from scratch.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { createClickHouse } from '../../infra/clickhouse/client';
 import { ensureTopics } from '../../infra/kafka/local-broker';
@@ -15,6 +14,7 @@ import { testBrokers } from '../setup/test-broker';
 import { groupProgress, produce, readEventsRt, rowKey, storedEvents, uninterruptedRowsOf } from '../support/speed-fixture';
 import { testEnv } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
+import { removeScratchDir } from '../support/scratch-dir';
 
 jest.setTimeout(420_000);
 
@@ -47,7 +47,7 @@ describe('speed layer under SIGKILL', () => {
 
   afterAll(async () => {
     if (child) await stop(child, 'SIGKILL');
-    fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    removeScratchDir(dataDir);
   });
 
   it('misses no event and counts none twice across five SIGKILLs', async () => {

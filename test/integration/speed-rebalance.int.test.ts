@@ -3,7 +3,6 @@
  * twice, and afterwards the views hold every event exactly once and every decision equals
  * that of an uninterrupted run (state for moved partitions was restored).
  */
-import fs from 'node:fs';
 import { Registry } from 'prom-client';
 import { createAppRegistry } from '../../infra/apps/app-registry';
 import { createClickHouse } from '../../infra/clickhouse/client';
@@ -16,6 +15,7 @@ import { testBrokers } from '../setup/test-broker';
 import { groupProgress, produce, readEventsRt, rowKey, storedEvents, uninterruptedRowsOf } from '../support/speed-fixture';
 import { testEnv } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
+import { removeScratchDir } from '../support/scratch-dir';
 
 jest.setTimeout(300_000);
 
@@ -27,7 +27,7 @@ describe('speed layer rebalance', () => {
   const ch = createClickHouse(cfg);
   afterAll(async () => {
     await ch.close();
-    fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    removeScratchDir(dataDir);
   });
 
   it('keeps every event exactly once and restores moved state when an instance joins and leaves', async () => {

@@ -1,13 +1,18 @@
 /**
  * Jest global teardown of the integration project: stops the broker global setup started
  * (or the one a test restarted, whichever process that was) and deletes its data directory.
- * Never throws for a broker that is already gone, so a failed run still cleans up.
+ * Also deletes the run's scratch root of test data directories. Never throws for a broker
+ * that is already gone, so a failed run still cleans up.
  */
 import { rm } from 'node:fs/promises';
 import { stopBrokerByPidFile } from '../../infra/kafka/local-broker';
+import { SCRATCH_ENV } from '../support/scratch-dir';
 import { ENV } from './test-broker';
 
 export default async function globalTeardown(): Promise<void> {
+  const scratch = process.env[SCRATCH_ENV];
+  if (scratch) await rm(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  delete process.env[SCRATCH_ENV];
   const dataDir = process.env[ENV.dataDir];
   if (!dataDir) return; // external KAFKA_BROKERS, or setup failed and cleaned up itself
   try {

@@ -3,14 +3,12 @@
  * data directory (chDB, archive) and admin token, so test files sharing the broker stay apart.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig, type Config } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
 import { startWeir, type Role, type Running } from '../../cli/start';
 import { testBrokers } from '../setup/test-broker';
+import { makeScratchDir, removeScratchDir } from './scratch-dir';
 
 export interface TestStack {
   cfg: Config;
@@ -24,7 +22,7 @@ export interface TestStack {
 
 export function testEnv(extra: Record<string, string> = {}): { env: NodeJS.ProcessEnv; dataDir: string; prefix: string } {
   const id = randomBytes(4).toString('hex');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `weir-stack-${id}-`));
+  const dataDir = makeScratchDir(`weir-stack-${id}`);
   const prefix = `t${id}-`;
   const env = {
     ...process.env,
@@ -52,7 +50,7 @@ export async function startTestStack(opts: { role?: Role | Role[]; env?: Record<
     prefix,
     stop: async () => {
       await running.stop();
-      fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); // chDB may still finish a background write
+      removeScratchDir(dataDir);
     },
   };
 }
