@@ -5,6 +5,10 @@
  * shape of test/reference's answers.
  */
 import path from 'node:path';
+import { pino } from 'pino';
+import { createBatchRunner, type BatchRunner } from '../../batch-layer/batch-runner';
+import { createRunLease } from '../../batch-layer/run-lease';
+import { createRunStore } from '../../batch-layer/run-store';
 import { createClickHouse, queryRows, type ClickHouseClient, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
 import { createObjectStore, type ObjectStore } from '../../infra/object-store/object-store';
@@ -38,6 +42,36 @@ export async function openBatchTestEnv(): Promise<BatchTestEnv> {
       removeScratchDir(dir);
     },
   };
+}
+
+export const TEST_GRACE_MINUTES = 15;
+
+export interface TestRunnerOptions {
+  /** Names the runner in run records and the lease. */
+  owner: string;
+  /** The archive it reads (default: the env's). */
+  store?: ObjectStore;
+  /** The global IP_BLOCKLIST (default none) and LOOKBACK_DAYS (default 7). */
+  ipBlocklist?: readonly string[];
+  lookbackDays?: number;
+  now?: () => number;
+}
+
+/** A batch runner on the env's ClickHouse with nothing to wait for: no Kafka, the archive is complete. */
+export function createTestRunner(env: BatchTestEnv, opts: TestRunnerOptions): BatchRunner {
+  return createBatchRunner(
+    { recomputeDays: 2, graceMinutes: TEST_GRACE_MINUTES, ipBlocklist: opts.ipBlocklist ?? [], lookbackDays: opts.lookbackDays ?? 7, catchUpTimeoutMs: 5_000 },
+    {
+      ch: env.ch,
+      store: opts.store ?? env.store,
+      runs: createRunStore(env.ch),
+      lease: createRunLease(env.ch, { holder: opts.owner, settleMs: 20, retryMs: 50 }),
+      watermarks: async () => ({}),
+      owner: opts.owner,
+      log: pino({ level: 'silent' }),
+      now: opts.now,
+    },
+  );
 }
 
 /** A stored event with every column; '' / 0 for what `o` leaves out. */
