@@ -12,10 +12,12 @@ const program = new Command('weir').description('Lambda-architecture analytics b
 program
   .command('start')
   .description('run weir: every role in one process, or one role per process with --role')
-  .addOption(new Option('--role <role>', 'run one role (needs KAFKA_BROKERS)').choices([...ROLES]))
+  // Repeatable: with the embedded ClickHouse (one data directory per process) the roles that
+  // read and write its views (speed, batch, serving) must share a process.
+  .addOption(new Option('--role <role...>', 'run only these roles (repeatable; needs KAFKA_BROKERS)').choices([...ROLES]))
   .option('--demo', 'create a demo app and send demo traffic', false)
   .option('--demo-rate <n>', 'demo traffic in events/s', (v) => Number(v), 200)
-  .action(async (o: { role?: Role; demo: boolean; demoRate: number }) => {
+  .action(async (o: { role?: Role[]; demo: boolean; demoRate: number }) => {
     const cfg = loadConfig();
     const log = createLogger(cfg.logLevel);
     // Handlers first: a signal that arrives during start-up stops weir cleanly once started.

@@ -5,6 +5,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { queryRows } from '../infra/clickhouse/client';
+import { COVERAGE_TABLE } from '../infra/clickhouse/coverage';
 import { boundaryOf } from './days';
 import type { Run, RunRecord, RunStatus } from './run-types';
 
@@ -134,16 +135,16 @@ export function createRunStore(ch: ClickHouseClient, now: () => number = Date.no
     },
     async markCovered(days, runId) {
       const at = chTime(new Date(now()).toISOString());
-      await ch.insert({ table: 'batch_covered_days', format: 'JSONEachRow', values: days.map((day) => ({ day, run_id: runId, covered_at: at })) });
+      await ch.insert({ table: COVERAGE_TABLE, format: 'JSONEachRow', values: days.map((day) => ({ day, run_id: runId, covered_at: at })) });
     },
     async coveredDays() {
-      const rows = await queryRows<{ day: string }>(ch, 'SELECT DISTINCT toString(day) AS day FROM batch_covered_days ORDER BY day');
+      const rows = await queryRows<{ day: string }>(ch, `SELECT DISTINCT toString(day) AS day FROM ${COVERAGE_TABLE} ORDER BY day`);
       return rows.map((r) => r.day);
     },
     async coveredAt() {
       const rows = await queryRows<{ day: string; at: number }>(
         ch,
-        'SELECT toString(day) AS day, toUnixTimestamp64Milli(max(covered_at)) AS at FROM batch_covered_days GROUP BY day',
+        `SELECT toString(day) AS day, toUnixTimestamp64Milli(max(covered_at)) AS at FROM ${COVERAGE_TABLE} GROUP BY day`,
       );
       return new Map(rows.map((r) => [r.day, Number(r.at)]));
     },

@@ -60,7 +60,7 @@ export interface Running {
 export class StartupError extends Error {}
 
 export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = createLogger(cfg.logLevel)): Promise<Running> {
-  const roles: Role[] = opts.role ? [opts.role].flat() : [...ROLES];
+  const roles: Role[] = opts.role ? [...new Set([opts.role].flat())] : [...ROLES];
   const registry = createMetricsRegistry();
   const stops: { name: string; stop: () => Promise<void> }[] = [];
   const checks: Record<string, ReadinessCheck> = {};

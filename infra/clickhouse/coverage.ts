@@ -4,6 +4,12 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 
+/**
+ * The one table of covered days (migrations/003-batch.sql). Serving once read a table of its
+ * own that the batch layer never wrote, so no report was ever answered from batch views.
+ */
+export const COVERAGE_TABLE = 'batch_covered_days';
+
 export interface Coverage {
   /** ISO-8601 end of the latest covered day, or null when no day is covered. */
   boundary: string | null;
@@ -12,7 +18,7 @@ export interface Coverage {
 }
 
 export async function readCoverage(ch: ClickHouseClient): Promise<Coverage> {
-  const rs = await ch.query({ query: 'SELECT toString(day) AS day FROM batch_coverage FINAL ORDER BY day', format: 'JSONEachRow' });
+  const rs = await ch.query({ query: `SELECT toString(day) AS day FROM ${COVERAGE_TABLE} FINAL ORDER BY day`, format: 'JSONEachRow' });
   const days = (await rs.json<{ day: string }>()).map((r) => r.day);
   const last = days[days.length - 1];
   return { boundary: last ? new Date(Date.parse(`${last}T00:00:00Z`) + 86_400_000).toISOString() : null, covered_days: days };
@@ -20,5 +26,5 @@ export async function readCoverage(ch: ClickHouseClient): Promise<Coverage> {
 
 export async function markCovered(ch: ClickHouseClient, days: string[], runId: string): Promise<void> {
   const now = new Date().toISOString().replace('T', ' ').replace('Z', '');
-  await ch.insert({ table: 'batch_coverage', values: days.map((day) => ({ day, run_id: runId, covered_at: now })), format: 'JSONEachRow' });
+  await ch.insert({ table: COVERAGE_TABLE, values: days.map((day) => ({ day, run_id: runId, covered_at: now })), format: 'JSONEachRow' });
 }

@@ -40,7 +40,7 @@ const bearer = (k: string) => ({ authorization: `Bearer ${k}` });
 
 async function tableCounts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const t of ['hourly_rt', 'hourly_batch', 'apps', 'attributions_rt', 'batch_coverage']) {
+  for (const t of ['hourly_rt', 'hourly_batch', 'apps', 'attributions_rt', 'batch_covered_days']) {
     const rs = await srv.ch.query({ query: `SELECT count() AS n FROM ${t}`, format: 'JSONEachRow' });
     out[t] = Number((await rs.json<{ n: number }>())[0].n);
   }

@@ -12,12 +12,12 @@ import { keyHash } from '../../ingest/collector/key-partitioner';
 import { eventKey } from '../../schemas/topics';
 import { generateEventArray } from '../../ingest/load-generator/generate-events';
 import { sendEvents } from '../../ingest/load-generator/send-events';
-import type { ArchivedEvent, StoredEvent } from '../../schemas/event';
 import { METRICS } from '../../schemas/views';
 import { buildReferenceModel, referenceReport, type Metric } from '../reference/reports';
 import type { Dimension } from '../reference/dimensions';
 import { groupProgress } from '../support/speed-fixture';
-import { createTestApp, readTopic, startTestStack, type TestStack } from '../support/test-stack';
+import { compareStreamDecisions, readStreamDecisions } from '../support/stream-view';
+import { createTestApp, startTestStack, topicEvents, type TestStack } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(300_000);
@@ -50,8 +50,7 @@ describe('speed views against the reference model', () => {
       return g.end > 0 && g.committed >= g.end;
     }, { timeoutMs: 120_000, what: 'speed layer catch-up' });
 
-    const archived: ArchivedEvent[] = (await readTopic(topic)).map((m) => ({ ...(JSON.parse(m.value) as StoredEvent), kafka_partition: m.partition, kafka_offset: m.offset }));
-    const model = buildReferenceModel(archived);
+    const model = buildReferenceModel(await topicEvents(topic));
     const from = Math.floor((now - 30 * DAY) / 3_600_000) * 3_600_000;
     const to = now + 2 * 3_600_000;
     const ch = chClientOf(stack);
@@ -82,49 +81,7 @@ describe('speed views against the reference model', () => {
     expect(Number(totals.reinstalls)).toBe(ref.reduce((s, r) => s + Number(r.reinstalls), 0));
 
     // (c) Decisions, one by one.
-    const streamRows = await (
-      await ch.query({
-        query: `SELECT install_event_id, device_id, outcome, match, click_event_id, channel, campaign_id, fraud_reason FROM attributions_rt FINAL WHERE app_id = {app:String}`,
-        query_params: { app },
-        format: 'JSONEachRow',
-      })
-    ).json<{ install_event_id: string; device_id: string; outcome: string; match: string; click_event_id: string; channel: string; fraud_reason: string }>();
-    const streamByDevice = new Map(streamRows.map((r) => [r.device_id, r]));
-    const byId = new Map(model.winners.map((e) => [e.event_id, e]));
-    // The stream's arrival order is the partition's offset order (two requests received 50 ms
-    // apart may reach Kafka in the other order); across partitions, receive time.
-    const arrivedBefore = (a: ArchivedEvent, b: ArchivedEvent) =>
-      a.kafka_partition === b.kafka_partition ? a.kafka_offset < b.kafka_offset : a.received_at < b.received_at;
-    const clicks = model.winners.filter((e) => e.type === 'click');
-    const clicksOf = (i: ArchivedEvent) =>
-      clicks.filter((c) => c.app_id === i.app_id && c.ts <= i.ts && i.ts - c.ts <= 7 * DAY && (c.device_id === i.device_id || (i.ip !== '' && i.ua !== '' && c.ip === i.ip && c.ua === i.ua)));
-    const explained: Record<string, number> = { click_arrived_after_install: 0, click_in_other_partition: 0, earlier_install_arrived_later: 0 };
-    const unexplained: unknown[] = [];
-    let equal = 0;
-    for (const d of model.attribution.firstInstalls.values()) {
-      if (d.app_id !== app) continue;
-      const s = streamByDevice.get(d.device_id);
-      const same = s && s.install_event_id === d.install_event_id && s.outcome === d.outcome && (s.click_event_id || null) === d.click_event_id && s.channel === d.channel && (s.fraud_reason || null) === d.fraud_reason;
-      if (same) {
-        equal++;
-        continue;
-      }
-      const install = byId.get(d.install_event_id) as ArchivedEvent;
-      const click = d.click_event_id ? byId.get(d.click_event_id) : undefined;
-      const devInstalls = model.winners.filter((e) => e.type === 'install' && e.device_id === d.device_id);
-      if (s && s.install_event_id !== d.install_event_id && devInstalls.some((e) => e.event_id === s.install_event_id && arrivedBefore(e, install))) {
-        explained.earlier_install_arrived_later++;
-      } else if (click && click.kafka_partition !== install.kafka_partition) {
-        // Found only if the other partition had written the click when the install was decided;
-        // this burst of traffic sends both within a second (the lookup is tested below).
-        explained.click_in_other_partition++;
-      } else if (clicksOf(install).some((c) => arrivedBefore(install, c))) {
-        // A click that could decide this install (as winner or as one of the flood) came later.
-        explained.click_arrived_after_install++;
-      } else {
-        unexplained.push({ reference: d, stream: s });
-      }
-    }
+    const { equal, explained, unexplained } = compareStreamDecisions(model, app, await readStreamDecisions(ch, app));
     process.stderr.write(`speed e2e: ${equal} decisions equal to the reference; explained differences ${JSON.stringify(explained)}\n`);
     expect(unexplained).toEqual([]);
     expect(equal).toBeGreaterThan(0);

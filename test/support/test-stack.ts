@@ -7,8 +7,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig, type Config } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
 import { startWeir, type Role, type Running } from '../../cli/start';
+import type { Run } from '../../batch-layer/run-types';
+import type { ArchivedEvent, StoredEvent } from '../../schemas/event';
 import { testBrokers } from '../setup/test-broker';
 import { makeScratchDir, removeScratchDir } from './scratch-dir';
+import { waitFor } from './wait-for';
 
 export interface TestStack {
   cfg: Config;
@@ -55,6 +58,12 @@ export async function startTestStack(opts: { role?: Role | Role[]; env?: Record<
   };
 }
 
+/** A daily BATCH_CRON 12 hours away: no scheduled run covers a day while a test runs. */
+export function cronAwayFromNow(): string {
+  const at = new Date(Date.now() + 12 * 3_600_000);
+  return `${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
+}
+
 export async function createTestApp(stack: Pick<TestStack, 'url' | 'adminToken'>, body: Record<string, unknown>): Promise<{ app_id: string; write_key: string; read_key: string }> {
   const res = await fetch(`${stack.url}/v1/admin/apps`, {
     method: 'POST',
@@ -65,11 +74,38 @@ export async function createTestApp(stack: Pick<TestStack, 'url' | 'adminToken'>
   return (await res.json()) as { app_id: string; write_key: string; read_key: string };
 }
 
+/** An admin API call. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- loosely typed JSON answers
+export async function adminRequest(stack: Pick<TestStack, 'url' | 'adminToken'>, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+/** Requests a batch run of `day` on the admin API and waits until it has finished (succeeded or failed). */
+export async function runBatchDay(stack: Pick<TestStack, 'url' | 'adminToken'>, day: string, timeoutMs = 120_000): Promise<Run> {
+  const requested = await adminRequest(stack, 'POST', '/v1/admin/batch/runs', { day });
+  if (requested.status !== 202) throw new Error(`batch run of ${day} refused: ${requested.status} ${JSON.stringify(requested.json)}`);
+  const id = (requested.json.run as Run).id;
+  return waitFor(async () => {
+    const r = await adminRequest(stack, 'GET', `/v1/admin/batch/runs/${id}`);
+    return ['succeeded', 'failed'].includes(r.json.status) ? (r.json as Run) : undefined;
+  }, { timeoutMs, intervalMs: 250, what: `batch run of ${day}` });
+}
+
 export interface TopicMessage {
   partition: number;
   offset: number;
   key: string;
   value: string;
+}
+
+/** The events topic as the archive holds it: every stored event with its Kafka position. */
+export async function topicEvents(topic: string): Promise<ArchivedEvent[]> {
+  return (await readTopic(topic)).map((m) => ({ ...(JSON.parse(m.value) as StoredEvent), kafka_partition: m.partition, kafka_offset: m.offset }));
 }
 
 /** Every message of a topic, read from the beginning up to its current end. */
