@@ -4,6 +4,11 @@
  * and range, so applying a range twice (after a crash between the inserts) counts it once;
  * then the partition's progress moves past the range. The SELECTs read the rows back in
  * ClickHouse, where the distinct-device states are built.
+ *
+ * Which inserts a range needs (its event dates; whether it has errors, and clicks with ip and
+ * ua) is planned from the rows in hand, or read back from events_rt when redoing a range after
+ * a restart: the same rows give the same plan, and so the same tokens. Every statement costs
+ * a few milliseconds in the engine whatever its size, so none is sent that would insert nothing.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 
@@ -43,16 +48,52 @@ const VIEW_INSERTS: Record<string, string> = {
     ${SETTINGS}`,
 };
 
-export async function applyToViews(ch: ClickHouseClient, partition: number, first: number, last: number): Promise<void> {
+/** The inserts one event date of a range needs: hourly_rt and realtime_rt always. */
+export interface DayPlan {
+  day: string;
+  clicks: boolean;
+  errors: boolean;
+}
+
+/** What the view inserts of a range read from a row: its event time as chTime text, its type, ip and ua. */
+export interface PlannedRow {
+  ts: string;
+  type: string;
+  ip: string;
+  ua: string;
+}
+
+/** The plan of a range from its rows (the same answer as planOfWritten on the written rows). */
+export function planOfRows(rows: readonly PlannedRow[]): DayPlan[] {
+  const days = new Map<string, DayPlan>();
+  for (const r of rows) {
+    const day = r.ts.slice(0, 10); // chTime text: 'YYYY-MM-DD hh:mm:ss.mmm', as toDate(ts) in UTC
+    let d = days.get(day);
+    if (!d) days.set(day, (d = { day, clicks: false, errors: false }));
+    if (r.type === 'click' && r.ip !== '' && r.ua !== '') d.clicks = true;
+    else if (r.type === 'error') d.errors = true;
+  }
+  return [...days.values()].sort((a, b) => (a.day < b.day ? -1 : 1));
+}
+
+async function planOfWritten(ch: ClickHouseClient, partition: number, first: number, last: number): Promise<DayPlan[]> {
   const rs = await ch.query({
-    query: `SELECT DISTINCT toString(toDate(ts)) AS day FROM events_rt
-            WHERE kafka_partition = {p:UInt16} AND kafka_offset BETWEEN {first:UInt64} AND {last:UInt64} ORDER BY day`,
+    query: `SELECT toString(toDate(ts)) AS day, countIf(type = 'click' AND ip != '' AND ua != '') > 0 AS clicks, countIf(type = 'error') > 0 AS errors
+            FROM events_rt
+            WHERE kafka_partition = {p:UInt16} AND kafka_offset BETWEEN {first:UInt64} AND {last:UInt64}
+            GROUP BY day ORDER BY day`,
     query_params: { p: partition, first, last },
     format: 'JSONEachRow',
   });
-  for (const { day } of await rs.json<{ day: string }>()) {
+  return (await rs.json<{ day: string; clicks: number | boolean; errors: number | boolean }>()).map((r) => ({ day: r.day, clicks: Boolean(r.clicks), errors: Boolean(r.errors) }));
+}
+
+/** Applies offsets first..last of a partition's events_rt rows to the views; `plan` when the caller has the rows. */
+export async function applyToViews(ch: ClickHouseClient, partition: number, first: number, last: number, plan?: DayPlan[]): Promise<void> {
+  for (const d of plan ?? (await planOfWritten(ch, partition, first, last))) {
     for (const [view, query] of Object.entries(VIEW_INSERTS)) {
-      await ch.command({ query, query_params: { p: partition, first, last, day, token: `${view}:${partition}:${first}:${last}:${day}` } });
+      if ((view === 'clicks_by_ip_ua_rt' && !d.clicks) || (view === 'errors_rt' && !d.errors)) continue;
+      await ch.command({ query, query_params: { p: partition, first, last, day: d.day, token: `${view}:${partition}:${first}:${last}:${d.day}` } });
     }
   }
   await ch.insert({ table: 'speed_progress', values: [{ kafka_partition: partition, views_through: last }], format: 'JSONEachRow' });
