@@ -71,12 +71,14 @@ describe('archiver under SIGKILL', () => {
     ]);
     const producer = createKafka(brokers, 'crash-test').producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    // Produce while the archiver runs and dies, so kills land mid-batch.
+    // Produce while the archiver runs and dies, so kills land mid-batch: spread over about
+    // 40 s, longer than the three restarts take. (Produced in a few seconds, everything could
+    // be archived before a kill, and the next restart would have no progress to show.)
     const producing = (async () => {
       for (let i = 0; i < TOTAL; i += 1000) {
         const messages = Array.from({ length: 1000 }, (_, k) => ({ key: `k${(i + k) % 997}`, value: JSON.stringify(storedEvent(i + k)) }));
         await producer.send({ topic: topics.events, acks: -1, messages });
-        await new Promise((r) => setTimeout(r, 15));
+        await new Promise((r) => setTimeout(r, 1000));
       }
     })();
 
@@ -86,7 +88,7 @@ describe('archiver under SIGKILL', () => {
       // Kill at a random point once it has made progress since the last kill. A restart
       // waits for the group to drop the killed member (session timeout 10 s) and for tsx to
       // start the process: generous, since a CI machine may be busy with other work.
-      await waitFor(async () => (await archivedOffsets()) > previous, { timeoutMs: 100_000, what: 'archiver progress' });
+      await waitFor(async () => (await archivedOffsets()) > previous || previous >= TOTAL, { timeoutMs: 100_000, what: 'archiver progress' });
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
       await kill(p);
       previous = await archivedOffsets();
