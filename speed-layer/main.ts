@@ -118,6 +118,10 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         resolveOffset(batch.lastOffset());
         await heartbeat();
       } catch (err) {
+        // The processor has decided the batch (recent ids, clicks, installs) but it may not all
+        // be written: a retry of the batch with that state would drop its events as duplicates.
+        // Start the partition over from what ClickHouse holds.
+        processors.delete(batch.partition);
         // Kafka errors are retried by kafkajs (the batch is fetched again); anything else
         // would stop this consumer silently, so it takes the process down loudly instead.
         if ((err as { retriable?: boolean }).retriable || (err as Error).name?.startsWith('KafkaJS')) throw err;
