@@ -10,12 +10,15 @@
  */
 import type { EventRtRow } from './partition-processor';
 
-/** Table order of events_rt (migrations/004-speed.sql); the insert names them too. */
+/** The columns of an events_rt row, in the order the TabSeparated body writes them. */
 export const EVENTS_RT_COLUMNS = [
   'app_id', 'event_id', 'ts', 'received_at', 'device_id', 'type', 'name', 'country', 'os', 'app_version', 'currency',
   'error_type', 'error_message', 'fingerprint', 'channel', 'campaign_id', 'fraud_reason', 'install_kind', 'revenue_micros',
   'ip', 'ua', 'kafka_partition', 'kafka_offset',
 ] as const satisfies readonly (keyof EventRtRow)[];
+
+/** What the insert names: the row's columns, then its flush group (see group-commit.ts). */
+export const EVENTS_RT_INSERT_COLUMNS = [...EVENTS_RT_COLUMNS, 'flush_group'] as const;
 
 // TabSeparated reads \\, \t, \n (and \r, \0, \b, \f, \' …) as escapes: a backslash must be escaped,
 // and so must the separators. A lone surrogate sends the batch back to JSONEachRow.
@@ -37,12 +40,13 @@ function int(n: number): string {
   return String(n);
 }
 
-export function eventsRtTsv(rows: readonly EventRtRow[]): string | undefined {
+export function eventsRtTsv(rows: readonly EventRtRow[], flushGroup: string): string | undefined {
   let out = '';
   try {
+    const group = str(flushGroup);
     for (const r of rows) {
       // ts and received_at are chTime text (digits, dashes, colons, a space and a dot): no escaping.
-      out += `${str(r.app_id)}\t${str(r.event_id)}\t${r.ts}\t${r.received_at}\t${str(r.device_id)}\t${str(r.type)}\t${str(r.name)}\t${str(r.country)}\t${str(r.os)}\t${str(r.app_version)}\t${str(r.currency)}\t${str(r.error_type)}\t${str(r.error_message)}\t${str(r.fingerprint)}\t${str(r.channel)}\t${str(r.campaign_id)}\t${str(r.fraud_reason)}\t${str(r.install_kind)}\t${int(r.revenue_micros)}\t${str(r.ip)}\t${str(r.ua)}\t${int(r.kafka_partition)}\t${int(r.kafka_offset)}\n`;
+      out += `${str(r.app_id)}\t${str(r.event_id)}\t${r.ts}\t${r.received_at}\t${str(r.device_id)}\t${str(r.type)}\t${str(r.name)}\t${str(r.country)}\t${str(r.os)}\t${str(r.app_version)}\t${str(r.currency)}\t${str(r.error_type)}\t${str(r.error_message)}\t${str(r.fingerprint)}\t${str(r.channel)}\t${str(r.campaign_id)}\t${str(r.fraud_reason)}\t${str(r.install_kind)}\t${int(r.revenue_micros)}\t${str(r.ip)}\t${str(r.ua)}\t${int(r.kafka_partition)}\t${int(r.kafka_offset)}\t${group}\n`;
     }
   } catch (err) {
     if (err instanceof NotPortable) return undefined;

@@ -3,14 +3,14 @@
  * attribution and anti-fraud (DESIGN.md sections 4–6). Scale out by running more instances;
  * partitions are the unit of parallelism.
  *
- * Per partition batch: decide (pure) → attributions (idempotent: ReplacingMergeTree by
- * install, and the `attributions` topic, at least once) → one insert into `events_rt`, the
- * resume position → the range applied to the views with deduplication tokens, then the
- * progress table (realtime-views/views-writer.ts) → Kafka commit (only a hint). After a
- * crash anywhere, the partition resumes after the last row in `events_rt` and first applies
- * any written range the views lack, so the views neither miss nor double-count an event.
+ * Per partition batch: decide (pure, partition-processor.ts) → written with the batches the
+ * other partitions decided at the same moment, as one flush group (group-commit.ts):
+ * attributions (idempotent: ReplacingMergeTree by install, and the `attributions` topic, at
+ * least once) → one insert into `events_rt`, the resume positions → the views with
+ * deduplication tokens, then the progress table → Kafka commit (only a hint). After a crash
+ * anywhere, a partition resumes after its last row in `events_rt` and first applies any
+ * written group the views lack, so the views neither miss nor double-count an event.
  */
-import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -19,7 +19,7 @@ import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { CidrSet } from '../schemas/cidr';
 import { DAY_MS, type AppRules } from './attribution/attribution-state';
-import { EVENTS_RT_COLUMNS, eventsRtTsv } from './events-rt-tsv';
+import { createGroupCommit, type PartitionBatch } from './group-commit';
 import { PartitionProcessor, type BatchOutcome } from './partition-processor';
 import { commitHint } from '../infra/kafka/commit-hint';
 
@@ -68,6 +68,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   });
   const producer: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   const processors = new Map<number, PartitionProcessor>();
+  const groups = createGroupCommit({ ch: deps.ch, publish, onGroup: (n) => m.groupPartitions.observe(n) });
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
@@ -96,9 +97,9 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
 
   await consumer.run({
     // Partitions are independent (one processor each, kafkajs keeps each partition's batches
-    // in order): deciding one partition's batch while another's insert runs in chDB/ClickHouse
-    // keeps both the event loop and the store busy.
-    partitionsConsumedConcurrently: 3,
+    // in order): every partition of a fetch is decided at once, so that their batches are
+    // written as one group.
+    partitionsConsumedConcurrently: 64,
     autoCommit: false,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
@@ -108,10 +109,9 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         const now = Date.now();
         const out = p.process(batch.messages, now, await p.foreignClicksFor(deps.ch, batch.messages));
         const end = m.flushSeconds.startTimer();
-        await write(out, batch.partition);
+        await groups.submit({ partition: batch.partition, first: p.viewsFrom, out });
         const last = Number(batch.lastOffset());
-        p.written(last);
-        if (out.rows.length) await p.applyWritten(deps.ch, out.rows[out.rows.length - 1].kafka_offset, out.rows);
+        p.written(last, out.rows.at(-1)?.kafka_offset);
         end();
         record(out, batch.partition, batch.highWatermark, last, p);
         await commitHint(consumer, batch.topic, batch.partition, last + 1, log);
@@ -131,26 +131,18 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     },
   });
 
-  async function write(out: BatchOutcome, partition: number): Promise<void> {
-    if (out.attributions.length) {
-      await deps.ch.insert({ table: 'attributions_rt', values: out.attributions, format: 'JSONEachRow' });
+  async function publish(batches: readonly PartitionBatch[]): Promise<void> {
+    const attributions = batches.flatMap((b) => b.out.attributions);
+    if (attributions.length) {
       await producer.send({
         topic: cfg.kafka.topics.attributions,
         acks: -1,
-        messages: out.attributions.map((a) => ({ key: `${a.app_id}:${a.device_id}`, value: JSON.stringify({ ...a, source: 'speed' }) })),
+        messages: attributions.map((a) => ({ key: `${a.app_id}:${a.device_id}`, value: JSON.stringify({ ...a, source: 'speed' }) })),
       });
     }
-    if (out.undecodable.length) {
-      await producer.send({
-        topic: cfg.kafka.topics.dlq,
-        acks: -1,
-        messages: out.undecodable.map((u) => ({ value: JSON.stringify({ source: 'speed', partition, offset: u.offset, reason: u.reason }) })),
-      });
-    }
-    if (out.rows.length) {
-      const tsv = eventsRtTsv(out.rows);
-      if (tsv === undefined) await deps.ch.insert({ table: 'events_rt', values: out.rows, format: 'JSONEachRow' });
-      else await deps.ch.insert({ table: 'events_rt', values: Readable.from([tsv], { objectMode: false }), format: 'TabSeparated', columns: [...EVENTS_RT_COLUMNS] });
+    const undecodable = batches.flatMap((b) => b.out.undecodable.map((u) => ({ source: 'speed', partition: b.partition, offset: u.offset, reason: u.reason })));
+    if (undecodable.length) {
+      await producer.send({ topic: cfg.kafka.topics.dlq, acks: -1, messages: undecodable.map((u) => ({ value: JSON.stringify(u) })) });
     }
   }
 
@@ -203,7 +195,8 @@ function speedMetrics(registry: Registry) {
     duplicates: new Counter({ name: 'weir_speed_duplicates_total', help: 'Copies of an already seen (app_id, event_id) left out of the speed views', registers }),
     lateClicks: new Counter({ name: 'weir_speed_late_clicks_total', help: 'Clicks that arrived after an install they could have won: batch may decide that install differently', registers }),
     lag: new Gauge({ name: 'weir_speed_consumer_lag', help: 'Messages behind the end of the partition after the last batch', labelNames: ['partition'], registers }),
-    flushSeconds: new Histogram({ name: 'weir_speed_flush_seconds', help: 'Time to write one partition batch to ClickHouse', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
+    flushSeconds: new Histogram({ name: 'weir_speed_flush_seconds', help: 'Time from a partition batch decided to written and in the views (its flush group included)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
+    groupPartitions: new Histogram({ name: 'weir_speed_flush_group_partitions', help: 'Partitions whose batches one flush group wrote together', buckets: [1, 2, 4, 8, 16, 32, 64], registers }),
     freshness: new Histogram({ name: 'weir_speed_freshness_seconds', help: 'Collector receive time to queryable in the speed views', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers }),
     restoreSeconds: new Histogram({ name: 'weir_speed_state_restore_seconds', help: 'Time to restore a partition\'s state from ClickHouse', labelNames: ['partition'], registers }),
     stateClicks: new Gauge({ name: 'weir_speed_state_clicks', help: 'Clicks held in attribution state', labelNames: ['partition'], registers }),

@@ -13,7 +13,8 @@ import type { StoredEvent } from '../schemas/event';
 import { decodeStoredEvent } from '../schemas/decode-stored-event';
 import { AttributionState, clickStateSpanMs, ipUaKey, PROBABILISTIC_WINDOW_MS, type AppRules, type ClickRef, type ForeignClicks, type Decision, type Outcome } from './attribution/attribution-state';
 import { deriveDimensions } from './realtime-views/derive-dimensions';
-import { applyToViews, planOfRows, viewsThrough } from './realtime-views/views-writer';
+import { redoUnapplied } from './group-commit';
+import { viewsThrough } from './realtime-views/views-writer';
 
 export interface EventRtRow {
   app_id: string;
@@ -133,9 +134,9 @@ export class PartitionProcessor {
     );
     if (!pos || Number(pos.n) === 0) return;
     this.next = Number(pos.o) + 1;
-    // Rows written but not yet in the views (a crash between the two): apply them now, under
-    // the same range and so the same tokens as the interrupted attempt.
-    await this.applyWritten(ch, this.next - 1);
+    // Rows written but not yet in the views (a crash between the two): apply their group now,
+    // under the same tokens as the interrupted attempt.
+    this.viewsThrough = await redoUnapplied(ch, this.partition, this.viewsThrough);
     const since = Number(pos.newest) - clickStateSpanMs(this.maxLookbackMs);
     const clicks = await rows<{ app_id: string; device_id: string; event_id: string; ts_ms: string; ip: string; ua: string; channel: string; campaign_id: string }>(
       ch,
@@ -247,21 +248,18 @@ export class PartitionProcessor {
     return found;
   }
 
-  /** Called once the rows of a batch are written: the resume position moves past them. */
-  written(lastOffset: number): void {
-    this.next = Math.max(this.next, lastOffset + 1);
+  /** The first offset the views lack: the next range written starts here. */
+  get viewsFrom(): number {
+    return this.viewsThrough + 1;
   }
 
   /**
-   * Applies the rows written up to `lastRowOffset` that the views do not have yet. `rows`: all
-   * of those rows, when the caller has them: the batch just written, since every write is
-   * applied before the next batch (a failure in between drops this processor, and the next
-   * one restores and reads the written rows back to plan the inserts).
+   * Called once a batch is written and applied (group-commit.ts): the resume position moves
+   * past its last offset, the views past its last row.
    */
-  async applyWritten(ch: ClickHouseClient, lastRowOffset: number, rows?: readonly EventRtRow[]): Promise<void> {
-    if (lastRowOffset <= this.viewsThrough) return;
-    await applyToViews(ch, this.partition, this.viewsThrough + 1, lastRowOffset, rows && planOfRows(rows));
-    this.viewsThrough = lastRowOffset;
+  written(lastOffset: number, lastRowOffset: number | undefined): void {
+    this.next = Math.max(this.next, lastOffset + 1);
+    if (lastRowOffset !== undefined) this.viewsThrough = Math.max(this.viewsThrough, lastRowOffset);
   }
 
   private remember(id: string): void {
