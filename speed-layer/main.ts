@@ -20,7 +20,7 @@ import type { Logger } from '../infra/logger';
 import { CidrSet } from '../schemas/cidr';
 import { DAY_MS, type AppRules } from './attribution/attribution-state';
 import { createGroupCommit, type PartitionBatch } from './group-commit';
-import { PartitionProcessor, type BatchOutcome } from './partition-processor';
+import { PartitionProcessor, withSiblingClicks, type BatchOutcome } from './partition-processor';
 import { commitHint } from '../infra/kafka/commit-hint';
 
 export interface SpeedHandle {
@@ -107,7 +107,8 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
       try {
         const p = await processorFor(batch.partition);
         const now = Date.now();
-        const out = p.process(batch.messages, now, await p.foreignClicksFor(deps.ch, batch.messages));
+        const foreign = withSiblingClicks(await p.foreignClicksFor(deps.ch, batch.messages), p, () => processors.values());
+        const out = p.process(batch.messages, now, foreign);
         const end = m.flushSeconds.startTimer();
         await groups.submit({ partition: batch.partition, first: p.viewsFrom, out });
         const last = Number(batch.lastOffset());

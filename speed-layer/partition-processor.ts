@@ -119,6 +119,11 @@ export class PartitionProcessor {
     this.state = new AttributionState(maxLookbackMs);
   }
 
+  /** Clicks this partition holds from one ip and ua (by `ipUaKey`): see foreignClicksFor. */
+  clicksByIpUa(key: string): readonly ClickRef[] | undefined {
+    return this.state.clicksByIpUa(key);
+  }
+
   get stateSize(): { clicks: number; firstInstalls: number; recentIds: number } {
     return { ...this.state.size, recentIds: this.seen.size };
   }
@@ -270,6 +275,25 @@ export class PartitionProcessor {
       this.seen.delete(oldest);
     }
   }
+}
+
+/**
+ * What an install of one partition can match in the others: the clicks they wrote (read from
+ * the store by foreignClicksFor) and, looked up when the install is decided, the clicks the
+ * other partitions of this process hold, decided but perhaps not written yet (the partitions
+ * of a fetch are decided together, then written as one group).
+ */
+export function withSiblingClicks(written: ForeignClicks, self: PartitionProcessor, siblings: () => Iterable<PartitionProcessor>): ForeignClicks {
+  return {
+    get: (key) => {
+      let clicks = written.get(key) ?? [];
+      for (const q of siblings()) {
+        const held = q === self ? undefined : q.clicksByIpUa(key);
+        if (held?.length) clicks = [...clicks, ...held];
+      }
+      return clicks.length ? clicks : undefined;
+    },
+  };
 }
 
 function eventRow(e: StoredEvent, d: ReturnType<typeof deriveDimensions>, partition: number, offset: number): EventRtRow {

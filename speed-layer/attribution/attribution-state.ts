@@ -73,7 +73,9 @@ export const ipUaKey = (app: string, ip: string, ua: string) => `${app}\u0000${i
  * Clicks of other partitions by `ipUaKey`, for the probabilistic rule: its click comes from
  * another device, which events keyed by app + device usually put in another partition.
  */
-export type ForeignClicks = ReadonlyMap<string, readonly ClickRef[]>;
+export interface ForeignClicks {
+  get(ipUaKey: string): readonly ClickRef[] | undefined;
+}
 const NO_FOREIGN_CLICKS: ForeignClicks = new Map();
 
 /** (ts, event_id) order; event_id in byte order, which for JS strings of BMP text is code-unit order. */
@@ -99,6 +101,11 @@ export class AttributionState {
     if (c.ip && ua) this.byIpUa.push(ipUaKey(app, c.ip, ua), c);
     this.clickCount++;
     this.observe(c.ts);
+  }
+
+  /** This partition's clicks from one ip and ua (by `ipUaKey`), for other partitions' probabilistic matches. */
+  clicksByIpUa(key: string): readonly ClickRef[] | undefined {
+    return this.byIpUa.get(key);
   }
 
   firstInstallOf(app: string, device: string): FirstInstall | undefined {

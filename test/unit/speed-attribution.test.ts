@@ -8,7 +8,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { CidrSet } from '../../schemas/cidr';
 import type { ArchivedEvent } from '../../schemas/event';
 import { DAY_MS, type AppRules } from '../../speed-layer/attribution/attribution-state';
-import { PartitionProcessor, type BatchOutcome } from '../../speed-layer/partition-processor';
+import { PartitionProcessor, withSiblingClicks, type BatchOutcome } from '../../speed-layer/partition-processor';
 import { REFERENCE_FIXTURES, type ReferenceFixture } from '../fixtures/attribution-fixtures';
 
 function runStream(f: ReferenceFixture): BatchOutcome {
@@ -91,5 +91,29 @@ describe('stream attribution on the shared fixtures', () => {
     }
     expect(out.duplicates).toBe(f.events.length - out.rows.length - out.undecodable.length);
     expect(out.duplicates).toBeGreaterThan(0);
+  });
+});
+
+describe('probabilistic matches across the partitions of one process', () => {
+  const T = Date.UTC(2026, 10, 23, 12);
+  const rules = (): AppRules => ({ lookbackMs: 7 * DAY_MS, blocklist: new CidrSet([]), globalBlocklist: new CidrSet([]) });
+  const event = (o: Partial<ArchivedEvent> & Pick<ArchivedEvent, 'event_id' | 'type' | 'ts' | 'device_id'>) =>
+    ({ app_id: 'a', client_ts: o.ts, sent_at: 0, received_at: o.ts, ip: '198.51.100.7', ua: 'ua-1', os: 'android', os_version: '14', app_version: '1', country: 'US', campaign_id: '', channel: '', name: '', revenue_micros: 0, currency: '', error_type: '', error_message: '', fingerprint: '', properties: '', ...o }) as ArchivedEvent;
+  const messages = (events: ArchivedEvent[]) => events.map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as unknown as KafkaMessage);
+
+  it('matches a click another partition decided but has not written yet', () => {
+    const clicks = new PartitionProcessor(1, rules, 7 * DAY_MS);
+    const installs = new PartitionProcessor(0, rules, 7 * DAY_MS);
+    clicks.process(messages([event({ event_id: 'c1', type: 'click', ts: T - 3_600_000, device_id: 'phone-web', channel: 'net', campaign_id: 'cmp' })]), 0);
+    const foreign = withSiblingClicks(new Map(), installs, () => [installs, clicks]);
+    const out = installs.process(messages([event({ event_id: 'i1', type: 'install', ts: T, device_id: 'phone-app' })]), 0, foreign);
+    expect(out.attributions).toEqual([expect.objectContaining({ install_event_id: 'i1', outcome: 'attributed', match: 'probabilistic', click_event_id: 'c1', channel: 'net' })]);
+  });
+
+  it('finds nothing in its own partition twice, and nothing when no sibling holds the ip and ua', () => {
+    const only = new PartitionProcessor(0, rules, 7 * DAY_MS);
+    only.process(messages([event({ event_id: 'c1', type: 'click', ts: T - 1000, device_id: 'other' })]), 0);
+    const foreign = withSiblingClicks(new Map(), only, () => [only]);
+    expect(foreign.get('a\u0000198.51.100.7\u0000ua-1')).toBeUndefined();
   });
 });
