@@ -6,7 +6,8 @@
  * the last `speedDays` into `hourly_rt`, so a report over the whole range takes the merge path.
  *
  * Distributions (deterministic: every value is a hash of the event number or of its device):
- * a few apps of unequal size, ~1M devices with skewed activity; per device a country (20,
+ * a few apps of unequal size, `devices` devices with skewed activity, each event in a session of
+ * `sessionEvents` consecutive events (seconds apart) of one device; per device a country (20,
  * skewed), an os, an app version (skewed to the newest) and an acquisition: organic or one of
  * 9 paid channels with 5 campaigns each, some of the paid ones rejected for fraud. Event types:
  * 25 % impressions, 10 % clicks (both on paid channels), 2 % installs (one in ten a
@@ -29,6 +30,8 @@ export interface ServingDataOptions {
   speedDays: number;
   /** First UTC day, epoch ms at midnight. */
   startMs: number;
+  /** Events per session: runs of consecutive events (seconds apart) from one device. */
+  sessionEvents: number;
 }
 
 export interface ServingDataReport {
@@ -77,8 +80,8 @@ SELECT app_id,
   if(type = 'purchase', toInt64(99 + cityHash64(number, 8) % 9900) * 10000, 0) AS revenue_micros
 FROM (
   SELECT number,
-    -- activity skewed toward low device numbers
-    toUInt64(floor({devices:UInt64} * pow(${u(1)}, 1.6))) AS dev,
+    -- one device per session of {session:UInt64} consecutive events; activity skewed toward low device numbers
+    toUInt64(floor({devices:UInt64} * pow((cityHash64(intDiv(number, {session:UInt64}), 1) % 1000003) / 1000003, 1.6))) AS dev,
     multiIf(${d(1)} < 0.5, 'bench-a', ${d(1)} < 0.8, 'bench-b', 'bench-c') AS app_id,
     ${skewed(COUNTRIES, d(2), 2.2)} AS country,
     if(${d(3)} < 0.6, 'android', 'ios') AS os,
@@ -118,7 +121,7 @@ export async function generateServingData(ch: ClickHouseClient, o: ServingDataOp
   await ch.command({ query: CREATE_RAW });
   await ch.command({
     query: INSERT_RAW,
-    query_params: { n: o.events, devices: o.devices, start_ms: o.startMs, span_ms: o.days * 86_400_000 },
+    query_params: { n: o.events, devices: o.devices, session: o.sessionEvents, start_ms: o.startMs, span_ms: o.days * 86_400_000 },
   });
   const rawSeconds = (performance.now() - t) / 1000;
   say(`raw events: ${o.events.toLocaleString('en-US')} in ${rawSeconds.toFixed(1)} s`);
