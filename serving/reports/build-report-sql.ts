@@ -34,6 +34,48 @@ function valueColumns(metrics: readonly Metric[]): string[] {
 const chDateTime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
 export function buildReportSql(q: ReportQuery, plan: SourcePlan, maxRows: number): BuiltQuery {
+  return reportSelect(q, plan, maxRows, 'bucket', true);
+}
+
+/**
+ * The same report with its rows rendered by ClickHouse as the JSON text of DESIGN.md section 5
+ * (`[{"bucket", "source", <dims>, <metrics>}, …]`, in order), so that Node only wraps it: for
+ * reports of 10^5 rows, parsing the result, building one object per row and serialising them
+ * again cost more than the query. Bucket texts and source labels come from `buckets` (every
+ * bucket start of the report, rendered by the caller) through query parameters; numbers are
+ * written as JavaScript writes them (UInt64 unquoted; revenue as micro-units / 1e6 in Float64,
+ * whose shortest text equals JavaScript's for every Int64).
+ */
+export function buildReportJsonSql(q: ReportQuery, plan: SourcePlan, maxRows: number, buckets: ReportBuckets): BuiltQuery {
+  const { sql, params } = reportSelect(q, plan, maxRows, 'bucket_s', false);
+  params.b_at = buckets.starts;
+  params.b_text = buckets.texts;
+  params.b_source = buckets.sources;
+  const at = 'toInt64(r.bucket_s)';
+  const select = [
+    `transform(${at}, {b_at:Array(Int64)}, {b_text:Array(String)}, '') AS bucket`,
+    `transform(${at}, {b_at:Array(Int64)}, {b_source:Array(String)}, '') AS source`,
+    ...q.groupBy.map((d) => `r.${d} AS ${d}`),
+    ...q.metrics.map((m) => `${m === 'revenue' ? `r.${metricAlias(m)} / 1e6` : `r.${metricAlias(m)}`} AS ${m}`),
+  ];
+  const keys = ['r.bucket_s', ...q.groupBy.map((d) => `r.${d}`)].join(', ');
+  return {
+    sql:
+      `SELECT ${select.join(', ')} FROM (${sql}) AS r ORDER BY ${keys} LIMIT {limit:UInt32} SETTINGS ` +
+      'output_format_json_array_of_rows = 1, output_format_json_quote_64bit_integers = 0, output_format_json_quote_denormals = 0, ' +
+      'output_format_json_escape_forward_slashes = 0, output_format_json_validate_utf8 = 1',
+    params,
+  };
+}
+
+/** Every bucket of a report as `buildReportJsonSql` labels them: start (epoch seconds), ISO text, source. */
+export interface ReportBuckets {
+  starts: number[];
+  texts: string[];
+  sources: string[];
+}
+
+function reportSelect(q: ReportQuery, plan: SourcePlan, maxRows: number, bucketAlias: string, ordered: boolean): BuiltQuery {
   const params: Record<string, unknown> = {
     app: q.appId,
     lo: chDateTime(q.loMs),
@@ -64,11 +106,11 @@ export function buildReportSql(q: ReportQuery, plan: SourcePlan, maxRows: number
     params.tz_s = q.tzMin * 60;
     bucket = 'intDiv(toInt64(toUnixTimestamp(hour)) + {tz_s:Int32}, 86400) * 86400 - {tz_s:Int32}';
   }
-  const select = [`${bucket} AS bucket`, ...q.groupBy, ...q.metrics.map((m) => `${METRICS[m]} AS ${metricAlias(m)}`)];
-  const keys = ['bucket', ...q.groupBy].join(', ');
+  const select = [`${bucket} AS ${bucketAlias}`, ...q.groupBy, ...q.metrics.map((m) => `${METRICS[m]} AS ${metricAlias(m)}`)];
+  const keys = [bucketAlias, ...q.groupBy].join(', ');
   const sql =
     `SELECT ${select.join(', ')} FROM ${from} GROUP BY ${keys}` +
     // Rows exist only for groups with at least one event that passed the filters.
-    ` HAVING sum(events) > 0 ORDER BY ${keys} LIMIT {limit:UInt32}`;
+    ` HAVING sum(events) > 0${ordered ? ` ORDER BY ${keys} LIMIT {limit:UInt32}` : ''}`;
   return { sql, params };
 }
