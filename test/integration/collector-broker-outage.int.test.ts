@@ -14,7 +14,9 @@ describe('collector during a broker outage', () => {
   let writeKey: string;
 
   beforeAll(async () => {
-    stack = await startTestStack({ role: 'ingest' });
+    // Refusals come back fast while the broker is down: the loops must meet 503, not the
+    // per-key rate limit (429), which is tested on its own.
+    stack = await startTestStack({ role: 'ingest', env: { RATE_LIMIT_REQUESTS_PER_S: '100000', RATE_LIMIT_EVENTS_PER_S: '100000000' } });
     writeKey = (await createTestApp(stack, { app_id: 'outage' })).write_key;
   });
   afterAll(async () => {
@@ -72,7 +74,7 @@ describe('collector during a broker outage', () => {
 
     expect(statuses[503]).toBeGreaterThan(0);
     expect(missingRetryAfter).toBe(0);
-    expect(Object.keys(statuses).every((s) => s === '202' || s === '503')).toBe(true);
+    expect(Object.entries(statuses).filter(([s]) => s !== '202' && s !== '503')).toEqual([]);
 
     const inKafka = new Set((await readTopic(stack.cfg.kafka.topics.events)).map((m) => (JSON.parse(m.value) as { event_id: string }).event_id));
     const lost = [...acked].filter((id) => !inKafka.has(id));
