@@ -29,6 +29,7 @@ import {
   SECOND,
   existingUserJourney,
   fraudJourney,
+  later,
   organicJourney,
   paidJourney,
   probabilisticJourney,
@@ -78,6 +79,13 @@ export interface GenerateOptions {
   isoTimestampFraction?: number;
   /** Add the hand-placed rule-edge scenarios of `EDGE_CASES` once per app (default true). */
   edgeCases?: boolean;
+  /**
+   * Time compression in (0, 1] (default 1): journeys' delays and late or re-sent copies'
+   * delays are multiplied by it, never across the 10 s click-injection threshold (see
+   * `later` in journeys.ts). `weir start --demo` uses 1/60 so that whole journeys (click,
+   * install, sessions, purchases, reinstalls) play out within minutes of real time.
+   */
+  timeScale?: number;
 }
 
 export interface GeneratedEvent {
@@ -116,6 +124,7 @@ function normaliseOptions(o: GenerateOptions): Normalised {
     invalidFraction: o.invalidFraction ?? 0,
     isoTimestampFraction: o.isoTimestampFraction ?? 0.05,
     edgeCases: o.edgeCases ?? true,
+    timeScale: o.timeScale ?? 1,
   };
   const fail = (msg: string): never => {
     throw new RangeError(`generateEvents: ${msg}`);
@@ -131,6 +140,7 @@ function normaliseOptions(o: GenerateOptions): Normalised {
   for (const k of ['lateFraction', 'duplicateFraction', 'skewFraction', 'fraudFraction', 'invalidFraction', 'isoTimestampFraction'] as const) {
     if (!(n[k] >= 0 && n[k] <= 1)) fail(`${k} must be between 0 and 1, got ${n[k]}`);
   }
+  if (!(n.timeScale > 0 && n.timeScale <= 1)) fail(`timeScale must be in (0, 1], got ${n.timeScale}`);
   if (new Set(n.apps).size !== n.apps.length) fail('apps must be distinct');
   return n;
 }
@@ -169,6 +179,10 @@ class EventFactory implements Emitter {
     this.formatUuid = createUuidFormatter(this.runWord);
     this.eventSalt = deriveSeed(o.seed, 2);
     this.deviceSalt = deriveSeed(o.seed, 3);
+  }
+
+  get timeScale(): number {
+    return this.o.timeScale;
   }
 
   /** Short per-seed tag in edge-case ids, so runs with different seeds never share ids. */
@@ -213,7 +227,7 @@ class EventFactory implements Emitter {
     if (plain) sendAt = trueTs + 100;
     else if (rng.chance(this.o.lateFraction)) {
       late = true;
-      sendAt = trueTs + Math.round(rng.logUniform(HOUR, 3 * DAY));
+      sendAt = trueTs + later(this, Math.round(rng.logUniform(HOUR, 3 * DAY)));
     } else sendAt = trueTs + Math.min(MINUTE, Math.round(rng.logNormal(800, 1))); // SDK batching delay
 
     const skew = plain ? 0 : d.skewMs;
@@ -246,7 +260,7 @@ class EventFactory implements Emitter {
       const dupTags = [...tags, 'duplicate'] as const;
       let at = sendAt;
       for (let copies = rng.chance(0.1) ? 2 : 1; copies > 0; copies--) {
-        at += rng.chance(0.7) ? rng.int(50, 5 * SECOND) : Math.round(rng.logUniform(MINUTE, 6 * HOUR));
+        at += rng.chance(0.7) ? rng.int(50, 5 * SECOND) : later(this, Math.round(rng.logUniform(MINUTE, 6 * HOUR)));
         this.push(at, trueTs, { ...ev }, dupTags);
       }
     }

@@ -68,10 +68,23 @@ export interface EmitOverrides {
 
 export interface Emitter {
   readonly rng: Rng;
+  /** Simulated delays are multiplied by this (1: real time; the demo compresses journeys). */
+  readonly timeScale: number;
   /** Emits one event at true time `ts`; returns its event_id, or undefined when `ts` is after the simulated span. */
   emit(d: Device, type: EventType, ts: number, extra?: EventExtra, o?: EmitOverrides): string | undefined;
   /** A fresh id for a second identity of the same user (mobile web, another SDK). */
   newWebId(): string;
+}
+
+/**
+ * A delay of a journey in a time-compressed run (`timeScale` < 1). Never shorter than
+ * min(ms, 11 s), so that a gap keeps its side of the 10 s click-injection threshold and the
+ * rules judge a compressed journey as they would the real one. Identity at scale 1.
+ */
+const SCALE_FLOOR_MS = 11 * SECOND;
+export function later(e: Emitter, ms: number): number {
+  if (e.timeScale === 1) return ms;
+  return Math.max(Math.min(ms, SCALE_FLOOR_MS), Math.round(ms * e.timeScale));
 }
 
 /** A campaign already has the shape of the click fields; reusing it saves an object per event. */
@@ -94,7 +107,7 @@ export function viewerJourney(e: Emitter, d: Device, start: number): void {
   let c = pickCampaign(rng, d.app);
   for (let i = rng.int(1, 6); i > 0; i--) {
     e.emit(d, 'impression', t, campaignFields(c));
-    t += Math.round(rng.logNormal(3 * MINUTE, 1.5));
+    t += later(e, Math.round(rng.logNormal(3 * MINUTE, 1.5)));
     if (rng.chance(0.3)) c = pickCampaign(rng, d.app);
   }
   if (rng.chance(0.3)) e.emit(d, 'click', t, campaignFields(c));
@@ -107,17 +120,17 @@ export function paidJourney(e: Emitter, d: Device, start: number): void {
   let c = pickCampaign(rng, d.app);
   for (let i = rng.int(0, 3); i > 0; i--) {
     e.emit(d, 'impression', t, campaignFields(c));
-    t += Math.round(rng.logNormal(2 * MINUTE, 1.2));
+    t += later(e, Math.round(rng.logNormal(2 * MINUTE, 1.2)));
   }
   const clicks = rng.chance(0.75) ? 1 : rng.int(2, 3);
   for (let i = 0; i < clicks; i++) {
     if (i > 0) {
-      t += Math.round(rng.logNormal(1 * HOUR, 1.5));
+      t += later(e, Math.round(rng.logNormal(1 * HOUR, 1.5)));
       if (rng.chance(0.6)) c = pickCampaign(rng, d.app); // multi-touch: another network gets the last click
     }
     e.emit(d, 'click', t, campaignFields(c));
   }
-  const ctit = drawCtit(rng);
+  const ctit = later(e, drawCtit(rng));
   installAndUse(e, d, t + ctit, ctit > LOOKBACK_MS ? tagsWith(d, 'beyond_lookback') : undefined);
 }
 
@@ -136,10 +149,10 @@ export function probabilisticJourney(e: Emitter, d: Device, start: number): void
   let t = start;
   if (rng.chance(0.7)) {
     e.emit(d, 'impression', t, campaignFields(c), { deviceId: webId });
-    t += Math.round(rng.logNormal(30 * SECOND, 1));
+    t += later(e, Math.round(rng.logNormal(30 * SECOND, 1)));
   }
   e.emit(d, 'click', t, campaignFields(c), { deviceId: webId });
-  installAndUse(e, d, t + Math.max(15 * SECOND, Math.round(rng.logNormal(40 * MINUTE, 1.3))));
+  installAndUse(e, d, t + later(e, Math.max(15 * SECOND, Math.round(rng.logNormal(40 * MINUTE, 1.3)))));
 }
 
 /** A user who installed before tracking began: activity without any install. */
@@ -160,9 +173,9 @@ export function fraudJourney(e: Emitter, d: Device, start: number, pattern: Frau
     }
     case 'click_flooding': {
       // Many clicks over the day before, hoping one becomes the last click; none too close to the install.
-      const tI = start + DAY;
+      const tI = start + later(e, DAY);
       const times: number[] = [];
-      for (let i = rng.int(21, 35); i > 0; i--) times.push(tI - rng.int(30 * SECOND, DAY - MINUTE));
+      for (let i = rng.int(21, 35); i > 0; i--) times.push(tI - later(e, rng.int(30 * SECOND, DAY - MINUTE)));
       times.sort((a, b) => a - b);
       for (const t of times) e.emit(d, 'click', t, campaignFields(c));
       installAndUse(e, d, tI);
@@ -171,13 +184,13 @@ export function fraudJourney(e: Emitter, d: Device, start: number, pattern: Frau
     case 'blocked_ip_click': {
       // The click comes from a data-centre proxy, the install from the real phone.
       e.emit(d, 'click', start, campaignFields(c), { ip: drawFraudIp(rng) });
-      installAndUse(e, d, start + Math.max(MINUTE, Math.round(rng.logNormal(20 * MINUTE, 1))));
+      installAndUse(e, d, start + later(e, Math.max(MINUTE, Math.round(rng.logNormal(20 * MINUTE, 1)))));
       return;
     }
     case 'blocked_ip_install': {
       // A device farm: the device itself sits behind a blocked range (its ip was drawn from it).
       e.emit(d, 'click', start, campaignFields(c));
-      installAndUse(e, d, start + Math.max(MINUTE, Math.round(rng.logNormal(20 * MINUTE, 1))));
+      installAndUse(e, d, start + later(e, Math.max(MINUTE, Math.round(rng.logNormal(20 * MINUTE, 1)))));
       return;
     }
   }
@@ -195,7 +208,7 @@ function installAndUse(e: Emitter, d: Device, tI: number, installTags?: readonly
   e.emit(d, 'install', tI, undefined, installTags ? { tags: installTags } : undefined);
   const last = sessions(e, d, tI + rng.int(1 * SECOND, 20 * SECOND), sessionCount(rng));
   if (rng.chance(0.05)) {
-    const tR = last + Math.max(HOUR, Math.round(rng.logNormal(1 * DAY, 1)));
+    const tR = last + later(e, Math.max(HOUR, Math.round(rng.logNormal(1 * DAY, 1))));
     e.emit(d, 'install', tR, undefined, { tags: tagsWith(d, 'reinstall') });
     sessions(e, d, tR + rng.int(1 * SECOND, 20 * SECOND), rng.int(1, 2));
   }
@@ -206,18 +219,18 @@ function sessions(e: Emitter, d: Device, t0: number, count: number): number {
   const { rng } = e;
   let t = t0;
   for (let s = 0; s < count; s++) {
-    if (s > 0) t += Math.max(5 * MINUTE, Math.round(rng.logNormal(6 * HOUR, 1.2)));
+    if (s > 0) t += later(e, Math.max(5 * MINUTE, Math.round(rng.logNormal(6 * HOUR, 1.2))));
     e.emit(d, 'launch', t);
     let u = t;
     for (let k = rng.int(0, 4); k > 0; k--) {
-      u += rng.int(5 * SECOND, 3 * MINUTE);
+      u += later(e, rng.int(5 * SECOND, 3 * MINUTE));
       const extra: EventExtra = { name: EVENT_NAMES.pick(rng) };
       if (rng.chance(0.15)) extra.properties = { level: rng.int(1, 80), source: rng.pick(['menu', 'push', 'deeplink']) };
       e.emit(d, 'event', u, extra);
     }
-    if (rng.chance(0.07)) e.emit(d, 'purchase', t + rng.int(30 * SECOND, 10 * MINUTE), drawPurchase(rng));
+    if (rng.chance(0.07)) e.emit(d, 'purchase', t + later(e, rng.int(30 * SECOND, 10 * MINUTE)), drawPurchase(rng));
     if (rng.chance(0.05)) {
-      for (let k = rng.chance(0.2) ? 2 : 1; k > 0; k--) e.emit(d, 'error', t + rng.int(1 * SECOND, 15 * MINUTE), drawError(rng));
+      for (let k = rng.chance(0.2) ? 2 : 1; k > 0; k--) e.emit(d, 'error', t + later(e, rng.int(1 * SECOND, 15 * MINUTE)), drawError(rng));
     }
   }
   return t;

@@ -243,6 +243,50 @@ describe('generateEvents: attribution and fraud, judged by the reference model',
   });
 });
 
+describe('generateEvents: time-compressed (the demo’s timeScale)', () => {
+  // Two hours of real time at 1/60: a simulated hour per real minute. Judged on what was sent
+  // in the first hour, as a demo that ran for an hour would have sent it.
+  const start = END;
+  let sent: GeneratedEvent[];
+  let judged: ReferenceModel;
+  beforeAll(() => {
+    const all = generateEventArray({ seed: 7, apps: ['demo'], events: 40_000, startMs: start, endMs: start + 2 * 3_600_000, timeScale: 1 / 60, edgeCases: false });
+    sent = all.filter((g) => g.sendAtMs <= start + 3_600_000);
+    judged = buildReferenceModel(simulateArchive(sent).archived, { globalBlocklist: FRAUD_CIDRS });
+  });
+
+  it('plays whole journeys out within the hour: attributed, organic and rejected installs, reinstalls, purchases, errors', () => {
+    const d = [...judged.attribution.firstInstalls.values()];
+    expect(d.filter((x) => x.outcome === 'attributed' && x.match === 'device').length).toBeGreaterThan(300);
+    expect(d.filter((x) => x.outcome === 'attributed' && x.match === 'probabilistic').length).toBeGreaterThan(30);
+    expect(d.filter((x) => x.outcome === 'organic').length).toBeGreaterThan(300);
+    for (const reason of ['click_injection', 'click_flooding', 'blocked_ip']) expect(d.filter((x) => x.fraud_reason === reason).length).toBeGreaterThan(5);
+    expect(judged.attribution.reinstalls.size).toBeGreaterThan(5);
+    for (const type of ['purchase', 'error', 'event', 'launch'] as const) expect(sent.filter((g) => g.event.type === type).length).toBeGreaterThan(50);
+  });
+
+  it('keeps every gap on its side of the 10 s click-injection threshold: paid installs are rarely injected-looking (as in real time), injected ones always', () => {
+    const byId = new Map([...judged.attribution.firstInstalls.values()].map((x) => [x.install_event_id, x]));
+    const outcomes = (tag: string) =>
+      sent
+        .filter((g) => g.event.type === 'install' && g.tags.includes(tag as never) && !g.tags.includes('reinstall'))
+        .map((g) => byId.get(String(g.event.event_id)))
+        .filter((x) => x !== undefined);
+    const paid = outcomes('paid');
+    expect(paid.length).toBeGreaterThan(200);
+    // Real click-to-install times are under 10 s for about 0.4 % of paid installs; compression adds none.
+    expect(paid.filter((x) => x.fraud_reason === 'click_injection').length / paid.length).toBeLessThan(0.015);
+    const injected = outcomes('fraud:click_injection');
+    expect(injected.length).toBeGreaterThan(5);
+    expect(injected.every((x) => x.fraud_reason === 'click_injection')).toBe(true);
+  });
+
+  it('rejects a scale outside (0, 1]', () => {
+    expect(() => generateEventArray({ seed: 1, startMs: start, endMs: start + 1000, timeScale: 0 })).toThrow(/timeScale/);
+    expect(() => generateEventArray({ seed: 1, startMs: start, endMs: start + 1000, timeScale: 2 })).toThrow(/timeScale/);
+  });
+});
+
 describe('sendEvents', () => {
   const events = (n: number, app = 'demo'): WireEvent[] =>
     Array.from({ length: n }, (_, i) => ({ event_id: `e${i}`, app_id: app, type: 'launch', ts: END, device_id: 'd' }) as WireEvent);
