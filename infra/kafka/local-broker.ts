@@ -13,7 +13,8 @@ import { once } from 'node:events';
 import { access, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
+import { pinoLogCreator } from './kafkajs-log';
 import type { Logger } from 'pino';
 
 /** Must match `kafka.version` in pom.xml: it names the jar cache directory. */
@@ -380,20 +381,6 @@ export function createKafka(brokers: string[], clientId: string, opts: CreateKaf
     logLevel: opts.logLevel ?? logLevel.ERROR,
     ...(opts.logger ? { logCreator: pinoLogCreator(opts.logger) } : {}),
   });
-}
-
-function pinoLogCreator(root: Logger): logCreator {
-  const logger = root.child({ component: 'kafkajs' });
-  return () =>
-    ({ namespace, level, log }: LogEntry) => {
-      // kafkajs puts its own timestamp and logger name in each entry; pino has both already.
-      const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
-      const data = { namespace, ...fields };
-      if (level === logLevel.ERROR) logger.error(data, message);
-      else if (level === logLevel.WARN) logger.warn(data, message);
-      else if (level === logLevel.INFO) logger.info(data, message);
-      else logger.debug(data, message);
-    };
 }
 
 // --- broker config -----------------------------------------------------------------------
