@@ -139,7 +139,9 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
         onStop('archiver', archiver.stop);
       }
       if (role === 'speed') {
-        const speed = await startSpeedLayer(cfg, { kafka, ch: (ch as ClickHouseHandle).client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer') });
+        const handle = ch as ClickHouseHandle;
+        const stagingDir = handle.kind === 'embedded' ? path.join(cfg.dataDir, 'speed-staging') : undefined;
+        const speed = await startSpeedLayer(cfg, { kafka, ch: handle.client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer'), stagingDir });
         onStop('speed layer', speed.stop);
       }
       if (role === 'batch') {

@@ -8,6 +8,10 @@
  * UTF-16 surrogate, which JSON escapes but UTF-8 cannot carry; a number that is not a safe
  * integer) returns undefined, and the caller inserts it as JSONEachRow as before.
  */
+import { randomUUID } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { queryRows, type ClickHouseClient } from '../infra/clickhouse/client';
 import type { EventRtRow } from './partition-processor';
 
 /** The columns of an events_rt row, in the order the TabSeparated body writes them. */
@@ -53,4 +57,47 @@ export function eventsRtTsv(rows: readonly EventRtRow[], flushGroup: string): st
     throw err;
   }
   return out;
+}
+
+const structures = new WeakMap<ClickHouseClient, Promise<string>>();
+
+/** `name Type, …` of the inserted columns, as events_rt declares them (read once per client). */
+function insertStructure(ch: ClickHouseClient): Promise<string> {
+  let structure = structures.get(ch);
+  if (structure) return structure;
+  structure = queryRows<{ name: string; type: string }>(ch, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'events_rt'")
+    .then((cols) => {
+      const types = new Map(cols.map((c) => [c.name, c.type]));
+      return EVENTS_RT_INSERT_COLUMNS.map((c) => {
+        const t = types.get(c);
+        if (!t) throw new Error(`events_rt has no column ${c}`);
+        return `${c} ${t}`;
+      }).join(', ');
+    })
+    .catch((err: unknown) => {
+      structures.delete(ch);
+      throw err;
+    });
+  structures.set(ch, structure);
+  return structure;
+}
+
+/**
+ * Inserts a TabSeparated body through a file the embedded engine reads (`file()`), in one part:
+ * the insert squashes the whole file into one block (the group's rows become visible at once,
+ * as with a client insert). The file is removed afterwards, also when the insert fails.
+ */
+export async function insertEventsRtFile(ch: ClickHouseClient, dir: string, tsv: string): Promise<void> {
+  const file = path.join(dir, `events-rt-${randomUUID()}.tsv`);
+  await writeFile(file, tsv);
+  try {
+    await ch.command({
+      query:
+        `INSERT INTO events_rt (${EVENTS_RT_INSERT_COLUMNS.join(', ')}) SELECT * FROM file({file:String}, TabSeparated, {structure:String}) ` +
+        'SETTINGS max_insert_threads = 1, min_insert_block_size_rows = 1000000000, min_insert_block_size_bytes = 1099511627776',
+      query_params: { file, structure: await insertStructure(ch) },
+    });
+  } finally {
+    await rm(file, { force: true });
+  }
 }

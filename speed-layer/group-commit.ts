@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { EVENTS_RT_INSERT_COLUMNS, eventsRtTsv } from './events-rt-tsv';
+import { EVENTS_RT_INSERT_COLUMNS, eventsRtTsv, insertEventsRtFile } from './events-rt-tsv';
 import type { BatchOutcome, EventRtRow } from './partition-processor';
 import { applyToViews, planOfRows, type OffsetRange } from './realtime-views/views-writer';
 
@@ -38,6 +38,11 @@ export interface GroupCommitDeps {
   publish(batches: readonly PartitionBatch[]): Promise<void>;
   /** Called with the number of partitions of each group written. */
   onGroup?(partitions: number): void;
+  /**
+   * A directory the embedded ClickHouse reads with file() (unset with a server): events_rt
+   * rows are then handed over as a file, about 4× cheaper than streamed through the client.
+   */
+  stagingDir?: string;
 }
 
 export interface GroupCommit {
@@ -93,7 +98,7 @@ async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatc
     });
   }
   const rows = written.flatMap((b) => b.out.rows);
-  await insertEventsRt(deps.ch, rows, group);
+  await insertEventsRt(deps, rows, group);
   await applyToViews(deps.ch, { tokenBase: tokenBase(group, ranges), ranges }, planOfRows(rows));
   deps.onGroup?.(ranges.length);
 }
@@ -106,9 +111,11 @@ function tokenBase(group: string, ranges: readonly OffsetRange[]): string {
   return group ? `g${group}` : `${ranges[0].partition}:${ranges[0].first}:${ranges[0].last}`;
 }
 
-async function insertEventsRt(ch: ClickHouseClient, rows: readonly EventRtRow[], group: string): Promise<void> {
+async function insertEventsRt(deps: GroupCommitDeps, rows: readonly EventRtRow[], group: string): Promise<void> {
+  const { ch, stagingDir } = deps;
   const tsv = eventsRtTsv(rows, group);
   if (tsv === undefined) await ch.insert({ table: 'events_rt', values: rows.map((r) => ({ ...r, flush_group: group })), format: 'JSONEachRow' });
+  else if (stagingDir) await insertEventsRtFile(ch, stagingDir, tsv);
   else await ch.insert({ table: 'events_rt', values: Readable.from([tsv], { objectMode: false }), format: 'TabSeparated', columns: [...EVENTS_RT_INSERT_COLUMNS] });
 }
 

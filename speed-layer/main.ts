@@ -11,6 +11,8 @@
  * anywhere, a partition resumes after its last row in `events_rt` and first applies any
  * written group the views lack, so the views neither miss nor double-count an event.
  */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -35,6 +37,8 @@ export interface SpeedDeps {
   registry: Registry;
   log: Logger;
   onFatal: (err: Error) => void;
+  /** With the embedded ClickHouse: where events_rt rows are staged as files for file() (see group-commit.ts). */
+  stagingDir?: string;
 }
 
 /** Longest lookback the state keeps clicks for; apps with a longer one are capped (documented). */
@@ -68,7 +72,8 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   });
   const producer: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   const processors = new Map<number, PartitionProcessor>();
-  const groups = createGroupCommit({ ch: deps.ch, publish, onGroup: (n) => m.groupPartitions.observe(n) });
+  if (deps.stagingDir) await prepareStagingDir(deps.stagingDir);
+  const groups = createGroupCommit({ ch: deps.ch, publish, onGroup: (n) => m.groupPartitions.observe(n), stagingDir: deps.stagingDir });
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
@@ -205,4 +210,18 @@ function speedMetrics(registry: Registry) {
     fraud: new Counter({ name: 'weir_speed_fraud_rejections_total', help: 'First installs rejected as fraud', labelNames: ['channel', 'reason'], registers }),
     installs: new Counter({ name: 'weir_speed_first_installs_total', help: 'First installs decided by the stream', labelNames: ['outcome'], registers }),
   };
+}
+
+/**
+ * Creates the staging directory and removes files a killed process left there. Each insert
+ * removes its own file within seconds, so a file older than this is no live insert's.
+ */
+const STALE_STAGING_MS = 10 * 60_000;
+async function prepareStagingDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const name of await readdir(dir)) {
+    const file = path.join(dir, name);
+    const st = await stat(file).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > STALE_STAGING_MS) await rm(file, { force: true });
+  }
 }

@@ -15,6 +15,7 @@
  */
 import { Registry } from 'prom-client';
 import { createAppRegistry, type AppRegistry } from '../../infra/apps/app-registry';
+import path from 'node:path';
 import { createClickHouse, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
 import { createKafka } from '../../infra/kafka/local-broker';
@@ -119,6 +120,8 @@ process.on('message', (m: { type: string }) => {
         registry,
         log,
         onFatal: (err) => reportFatal(err),
+        // As `weir start` runs it on the embedded engine.
+        stagingDir: path.join(init.dataDir, 'speed-staging'),
       });
       tapFreshness();
       process.send?.({ type: 'started' });
