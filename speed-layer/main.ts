@@ -77,17 +77,51 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
+  const admin = deps.kafka.admin();
+  // Whether this member is assigned every partition of the topic (known a moment after each
+  // join; false until then): see siblingsHold.
+  let assignedAll = false;
+  let partitionsAssigned = 0;
+  let joins = 0;
+
   await producer.connect();
+  await admin.connect();
   await consumer.connect();
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     // Partitions may have moved: state is restored from what was written, on the next batch.
     processors.clear();
+    assignedAll = false;
+    const join = ++joins;
+    const mine = e.payload.memberAssignment[cfg.kafka.topics.events]?.length ?? 0;
+    partitionsAssigned = mine;
+    void admin
+      .fetchTopicMetadata({ topics: [cfg.kafka.topics.events] })
+      .then((md) => {
+        if (join === joins) assignedAll = mine > 0 && mine === md.topics[0]?.partitions.length;
+      })
+      .catch((err: unknown) => log.warn({ err }, 'topic metadata unavailable: probabilistic matches query the written clicks'));
     log.info({ assignment: e.payload.memberAssignment }, 'joined group');
   });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) fail(e.payload.error);
   });
   await consumer.subscribe({ topic: cfg.kafka.topics.events, fromBeginning: true });
+
+  /**
+   * Whether every other partition's clicks from `from` on are in this process's memory: every
+   * partition of the topic is assigned here, has its processor (restored from what was
+   * written, so it holds every written click in its span), and holds clicks back to `from`.
+   * Then the written clicks can add nothing to withSiblingClicks and their query is skipped.
+   */
+  function siblingsHold(self: PartitionProcessor, from: number): boolean {
+    if (!assignedAll) return false;
+    let held = 0;
+    for (const q of processors.values()) {
+      if (q !== self && q.ipClickHorizon > from) return false;
+      held++;
+    }
+    return held === partitionsAssigned;
+  }
 
   async function processorFor(partition: number): Promise<PartitionProcessor> {
     let p = processors.get(partition);
@@ -112,7 +146,8 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
       try {
         const p = await processorFor(batch.partition);
         const now = Date.now();
-        const foreign = withSiblingClicks(await p.foreignClicksFor(deps.ch, batch.messages), p, () => processors.values());
+        const written = await p.foreignClicksFor(deps.ch, batch.messages, (from) => siblingsHold(p, from), (result) => m.foreignLookups.inc({ result }));
+        const foreign = withSiblingClicks(written, p, () => processors.values());
         const out = p.process(batch.messages, now, foreign);
         const end = m.flushSeconds.startTimer();
         await groups.submit({ partition: batch.partition, first: p.viewsFrom, out });
@@ -189,6 +224,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
       (stopping ??= (async () => {
         await consumer.disconnect();
         await producer.disconnect();
+        await admin.disconnect();
       })()),
     healthy: () => !fatal && !stopping,
   };
@@ -204,6 +240,12 @@ function speedMetrics(registry: Registry) {
     flushSeconds: new Histogram({ name: 'weir_speed_flush_seconds', help: 'Time from a partition batch decided to written and in the views (its flush group included)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
     groupPartitions: new Histogram({ name: 'weir_speed_flush_group_partitions', help: 'Partitions whose batches one flush group wrote together', buckets: [1, 2, 4, 8, 16, 32, 64], registers }),
     freshness: new Histogram({ name: 'weir_speed_freshness_seconds', help: 'Collector receive time to queryable in the speed views', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers }),
+    foreignLookups: new Counter({
+      name: 'weir_speed_foreign_click_lookups_total',
+      help: "Probabilistic-match lookups of other partitions' clicks: queried from ClickHouse, or held in this process's memory (every partition assigned here)",
+      labelNames: ['result'],
+      registers,
+    }),
     restoreSeconds: new Histogram({ name: 'weir_speed_state_restore_seconds', help: 'Time to restore a partition\'s state from ClickHouse', labelNames: ['partition'], registers }),
     stateClicks: new Gauge({ name: 'weir_speed_state_clicks', help: 'Clicks held in attribution state', labelNames: ['partition'], registers }),
     stateInstalls: new Gauge({ name: 'weir_speed_state_first_installs', help: 'First installs held in attribution state', labelNames: ['partition'], registers }),

@@ -119,6 +119,11 @@ export class PartitionProcessor {
     this.state = new AttributionState(maxLookbackMs);
   }
 
+  /** See AttributionState.ipClickHorizon. */
+  get ipClickHorizon(): number {
+    return this.state.ipClickHorizon;
+  }
+
   /** Clicks this partition holds from one ip and ua (by `ipUaKey`): see foreignClicksFor. */
   clicksByIpUa(key: string): readonly ClickRef[] | undefined {
     return this.state.clicksByIpUa(key);
@@ -216,8 +221,17 @@ export class PartitionProcessor {
    * Clicks already written by other partitions that could be the probabilistic match of an
    * install in these messages (same app, ip and ua, within 24 h before it). Only installs that
    * may become a first install are probed; only their messages are parsed here.
+   *
+   * `siblingsHold(from)`: whether this process holds, in memory, every click of every other
+   * partition from `from` on (withSiblingClicks adds them); then nothing written can add to
+   * them and the query is skipped. `lookups` counts what was done.
    */
-  async foreignClicksFor(ch: ClickHouseClient, messages: KafkaMessage[]): Promise<ForeignClicks> {
+  async foreignClicksFor(
+    ch: ClickHouseClient,
+    messages: KafkaMessage[],
+    siblingsHold: (from: number) => boolean = () => false,
+    lookups?: (result: 'queried' | 'held') => void,
+  ): Promise<ForeignClicks> {
     const probes = new Map<string, { app: string; ip: string; ua: string }>();
     let from = Infinity;
     let to = -Infinity;
@@ -231,6 +245,11 @@ export class PartitionProcessor {
     }
     const found = new Map<string, ClickRef[]>();
     if (probes.size === 0) return found;
+    if (siblingsHold(from)) {
+      lookups?.('held');
+      return found;
+    }
+    lookups?.('queried');
     // The probes travel as three parallel arrays (query parameters) zipped into a set: the
     // primary key (app_id, ip, ua, ts) serves the IN. (One OR-ed equality triple per probe
     // cost ~10× more: ClickHouse analyses every term of the expression.)

@@ -103,6 +103,15 @@ export class AttributionState {
     this.observe(c.ts);
   }
 
+  /**
+   * Every click this state has seen from `ipClickHorizon` on is in its ip + ua index (eviction
+   * and restore keep at least that span), so it can answer other partitions' probabilistic
+   * matches for installs from `ipClickHorizon` + 24 h on.
+   */
+  get ipClickHorizon(): number {
+    return this.newestTs - PROBABILISTIC_WINDOW_MS - LATE_ARRIVAL_MS;
+  }
+
   /** This partition's clicks from one ip and ua (by `ipUaKey`), for other partitions' probabilistic matches. */
   clicksByIpUa(key: string): readonly ClickRef[] | undefined {
     return this.byIpUa.get(key);

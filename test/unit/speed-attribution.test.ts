@@ -110,6 +110,26 @@ describe('probabilistic matches across the partitions of one process', () => {
     expect(out.attributions).toEqual([expect.objectContaining({ install_event_id: 'i1', outcome: 'attributed', match: 'probabilistic', click_event_id: 'c1', channel: 'net' })]);
   });
 
+  it('skips the query of written clicks when the siblings hold them, and asks for the 24 h before the earliest probed install', async () => {
+    const p = new PartitionProcessor(0, rules, 7 * DAY_MS);
+    const batch = messages([event({ event_id: 'i1', type: 'install', ts: T, device_id: 'd1' }), event({ event_id: 'i2', type: 'install', ts: T + 5000, device_id: 'd2' })]);
+    const noQuery = { query: () => Promise.reject(new Error('queried although the siblings hold the clicks')) } as never;
+    const asked: number[] = [];
+    const lookups: string[] = [];
+    const found = await p.foreignClicksFor(noQuery, batch, (from) => (asked.push(from), true), (r) => lookups.push(r));
+    expect(found.size).toBe(0);
+    expect(asked).toEqual([T - DAY_MS]);
+    expect(lookups).toEqual(['held']);
+    // Not held: the written clicks are queried.
+    await expect(p.foreignClicksFor(noQuery, batch, () => false)).rejects.toThrow(/queried/);
+  });
+
+  it('holds clicks back to 5 days before its newest event time (the 24 h window and the late-arrival span)', () => {
+    const q = new PartitionProcessor(1, rules, 7 * DAY_MS);
+    q.process(messages([event({ event_id: 'c1', type: 'click', ts: T, device_id: 'x' })]), 0);
+    expect(q.ipClickHorizon).toBe(T - 5 * DAY_MS);
+  });
+
   it('finds nothing in its own partition twice, and nothing when no sibling holds the ip and ua', () => {
     const only = new PartitionProcessor(0, rules, 7 * DAY_MS);
     only.process(messages([event({ event_id: 'c1', type: 'click', ts: T - 1000, device_id: 'other' })]), 0);
