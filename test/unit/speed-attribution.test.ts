@@ -117,7 +117,7 @@ describe('probabilistic matches across the partitions of one process', () => {
     const asked: number[] = [];
     const lookups: string[] = [];
     const found = await p.foreignClicksFor(noQuery, batch, (from) => (asked.push(from), true), (r) => lookups.push(r));
-    expect(found.size).toBe(0);
+    expect(found.get('a\u0000198.51.100.7\u0000ua-1')).toBeUndefined();
     expect(asked).toEqual([T - DAY_MS]);
     expect(lookups).toEqual(['held']);
     // Not held: the written clicks are queried.
