@@ -23,6 +23,9 @@ async function dayTotals(ch: ClickHouseClient, table: (typeof HOURLY_VIEWS)[numb
   return new Map(rows.map((r) => [`${r.day}\0${r.app_id}`, Object.fromEntries(METRIC_NAMES.map((m) => [m, Number(r[`m_${m}`])]))]));
 }
 
+/** Totals hold revenue in micro-units; drift shows it as reports do, in currency units. */
+const shown = (metric: string, v: number) => (metric === 'revenue' ? v / 1e6 : v);
+
 export function driftRows(speed: Totals, batch: Totals): DriftRow[] {
   const keys = [...new Set([...speed.keys(), ...batch.keys()])].sort();
   return keys.flatMap((key) => {
@@ -30,7 +33,8 @@ export function driftRows(speed: Totals, batch: Totals): DriftRow[] {
     return METRIC_NAMES.map((metric): DriftRow => {
       const s = speed.get(key)?.[metric] ?? 0;
       const b = batch.get(key)?.[metric] ?? 0;
-      return { day, app_id, metric, speed: s, batch: b, abs_diff: s - b, rel_diff: b !== 0 ? (s - b) / b : s === 0 ? 0 : null };
+      const rel_diff = b !== 0 ? (s - b) / b : s === 0 ? 0 : null;
+      return { day, app_id, metric, speed: shown(metric, s), batch: shown(metric, b), abs_diff: shown(metric, s - b), rel_diff };
     });
   });
 }

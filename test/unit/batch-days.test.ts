@@ -57,6 +57,11 @@ describe('batch drift', () => {
     expect(rows.find((r) => r.metric === 'clicks')).toMatchObject({ speed: 0, batch: 0, rel_diff: 0 });
   });
 
+  it('shows revenue in currency units, as reports do (totals are micro-units)', () => {
+    const rows = driftRows(new Map([['2026-01-10\0a', { revenue: 1_234_567 }]]), new Map([['2026-01-10\0a', { revenue: 1_000_000 }]]));
+    expect(rows.find((r) => r.metric === 'revenue')).toEqual({ day: '2026-01-10', app_id: 'a', metric: 'revenue', speed: 1.234567, batch: 1, abs_diff: 0.234567, rel_diff: 0.234567 });
+  });
+
   it('names the partitions the archive has not reached yet', () => {
     expect(lagging({ '0': 10, '1': 5 }, new Map([[0, 10], [1, 3]]))).toEqual([[1, 3, 5]]);
   });
