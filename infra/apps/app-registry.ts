@@ -111,12 +111,14 @@ export function createAppRegistry(ch: ClickHouseClient, opts: { defaultLookbackD
   const timer = setInterval(() => void reload().catch(() => undefined), refreshMs);
   timer.unref();
 
+  // Stored as ClickHouse DateTime64 text in UTC; shown as ISO-8601, as every time of the API.
+  const iso = (chText: string) => `${chText.replace(' ', 'T')}Z`;
   const publicApp = (r: AppRow): App => ({
     app_id: r.app_id,
     lookback_days: r.lookback_days,
     ip_blocklist: r.ip_blocklist,
-    created_at: r.created_at,
-    updated_at: r.updated_at,
+    created_at: iso(r.created_at),
+    updated_at: iso(r.updated_at),
   });
 
   async function write(row: AppRow): Promise<void> {
