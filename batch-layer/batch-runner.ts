@@ -16,7 +16,7 @@ import type { ObjectStore } from '../infra/object-store/object-store';
 import { waitForArchive, type Watermarks } from './archive-catch-up';
 import { takeArchiveSnapshot } from './archive-snapshot';
 import type { BatchMetrics } from './batch-metrics';
-import { dayStartMs, daysOverlap, hasClosed, recomputeWindow } from './days';
+import { FIRST_DAY, dayStartMs, daysOverlap, hasClosed, recomputeWindow } from './days';
 import { diffAttributions, measureDrift } from './drift';
 import { recomputeDays, type RecomputeHooks } from './jobs/recompute';
 import type { HeldLease, RunLease } from './run-lease';
@@ -91,9 +91,13 @@ export function createBatchRunner(cfg: BatchRunnerConfig, deps: BatchRunnerDeps)
 
   async function enqueue(day: string, opts: RequestOptions): Promise<Run> {
     if (stopping.signal.aborted) throw new AppError('unavailable', 'the batch layer is stopping');
-    if (typeof day !== 'string' || dayStartMs(day) === undefined) throw new AppError('bad_request', 'day must be a date YYYY-MM-DD');
-    const days = opts.days ?? recomputeWindow(day, cfg.recomputeDays);
-    for (const d of days) if (dayStartMs(d) === undefined) throw new AppError('bad_request', `days must be dates YYYY-MM-DD, got ${JSON.stringify(d)}`);
+    if (typeof day !== 'string' || dayStartMs(day) === undefined) throw new AppError('bad_request', `day must be a date YYYY-MM-DD from ${FIRST_DAY} on`);
+    // No event is before 2000-01-01 (DESIGN.md section 3): such a day has nothing to recompute.
+    if (day < FIRST_DAY) throw new AppError('bad_request', `day must be a date YYYY-MM-DD from ${FIRST_DAY} on (events before it are rejected); got ${day}`);
+    const days = opts.days ?? recomputeWindow(day, cfg.recomputeDays).filter((d) => d >= FIRST_DAY);
+    for (const d of days) {
+      if (dayStartMs(d) === undefined || d < FIRST_DAY) throw new AppError('bad_request', `days must be dates YYYY-MM-DD from ${FIRST_DAY} on, got ${JSON.stringify(d)}`);
+    }
     const last = days.reduce((a, b) => (a > b ? a : b), day);
     if (!hasClosed(last, now(), cfg.graceMinutes)) {
       throw new AppError('conflict', `day ${last} has not closed plus the ${cfg.graceMinutes}-minute grace period yet (UTC); try after it has`);

@@ -3,6 +3,8 @@
  * when a day has closed plus the grace period, and the boundary. Pure: takes `now`.
  */
 export const DAY_MS = 86_400_000;
+/** The first day that can hold events: earlier events are rejected (DESIGN.md section 3). */
+export const FIRST_DAY = '2000-01-01';
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Epoch ms of a `YYYY-MM-DD` day's UTC midnight; undefined when it is no real day. */
@@ -49,11 +51,14 @@ export function latestClosedDay(now: number, graceMinutes: number): string {
   return formatDay(now - graceMinutes * 60_000 - DAY_MS);
 }
 
-/** End of the latest covered day (ISO-8601), or null when no day is covered. */
+/**
+ * End of the latest covered day as `2026-11-24T00:00:00Z` (the form reports give it), or null
+ * when no day is covered.
+ */
 export function boundaryOf(coveredDays: readonly string[]): string | null {
   if (coveredDays.length === 0) return null;
   const latest = coveredDays.reduce((a, b) => (a > b ? a : b));
-  return new Date(requireDay(latest) + DAY_MS).toISOString();
+  return `${addDays(latest, 1)}T00:00:00Z`;
 }
 
 /**

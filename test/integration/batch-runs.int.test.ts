@@ -69,7 +69,7 @@ describe('batch runs', () => {
     expect(ok).toMatchObject({ status: 'succeeded', error: null });
     const views = await snapshotViews(env.ch);
     const boundary = await runs.boundary();
-    expect(boundary).toEqual({ boundary: '2026-02-11T00:00:00.000Z', covered_days: ['2026-02-08', '2026-02-09', '2026-02-10'] });
+    expect(boundary).toEqual({ boundary: '2026-02-11T00:00:00Z', covered_days: ['2026-02-08', '2026-02-09', '2026-02-10'] });
 
     await traffic(D, 30, 'c'); // new data the killed run would have swapped in
     kill = true;
@@ -105,6 +105,11 @@ describe('batch runs', () => {
       expect((await call('POST', '/v1/admin/batch/runs', { day: '2026-02-30' })).status).toBe(400);
       expect((await call('POST', '/v1/admin/batch/runs', { day: "2026-01-01' OR 1=1" })).status).toBe(400);
       expect((await call('POST', '/v1/admin/batch/runs', { day: '2026-01-01', extra: 1 })).status).toBe(400);
+      // No event is before 2000: such a run is refused and covers nothing.
+      const before2000 = await call('POST', '/v1/admin/batch/runs', { day: '1999-01-01' });
+      expect(before2000.status).toBe(400);
+      expect(before2000.json.error.message).toMatch(/from 2000-01-01/);
+      expect((await call('GET', '/v1/admin/boundary')).json.covered_days).not.toContain('1999-01-01');
       const today = new Date().toISOString().slice(0, 10);
       const open = await call('POST', '/v1/admin/batch/runs', { day: today });
       expect(open.status).toBe(409);

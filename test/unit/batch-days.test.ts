@@ -26,7 +26,7 @@ describe('batch days', () => {
 
   it('puts the boundary at the end of the latest covered day', () => {
     expect(boundaryOf([])).toBeNull();
-    expect(boundaryOf(['2026-01-09', '2026-01-10', '2026-01-08'])).toBe('2026-01-11T00:00:00.000Z');
+    expect(boundaryOf(['2026-01-09', '2026-01-10', '2026-01-08'])).toBe('2026-01-11T00:00:00Z');
   });
 
   it('catches up missed days in runs of k + 1 days, oldest first', () => {
