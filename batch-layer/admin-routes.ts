@@ -3,6 +3,7 @@ import express, { type Router } from 'express';
 import { AppError } from '../infra/errors';
 import { requireAdmin } from '../infra/http/admin-auth';
 import { asyncRoute } from '../infra/http/errors-middleware';
+import { jsonBody } from '../infra/http/json-body';
 import type { BatchRunner } from './batch-runner';
 import { publicRun, type RunStore } from './run-store';
 
@@ -15,7 +16,7 @@ export function batchAdminRouter(deps: { runner: BatchRunner; runs: RunStore; ad
   router.post(
     '/v1/admin/batch/runs',
     admin,
-    express.json({ limit: '4kb' }),
+    jsonBody({ limit: '4kb' }),
     asyncRoute(async (req, res) => {
       const body: unknown = req.body;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('bad_request', 'body must be a JSON object { "day": "YYYY-MM-DD" }');

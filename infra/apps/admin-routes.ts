@@ -1,11 +1,12 @@
 /** `POST/GET /v1/admin/apps`, `PATCH /v1/admin/apps/{app}` (DESIGN.md section 7). */
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { AppError } from '../errors';
 import { asyncRoute } from '../http/errors-middleware';
 import { requireAdmin } from '../http/admin-auth';
+import { jsonBody as readJson } from '../http/json-body';
 import { APP_ID_RE, validateAppSettings, type AppRegistry } from './app-registry';
 
-const jsonBody = express.json({ limit: '1mb', strict: false });
+const jsonBody = readJson({ limit: '1mb', strict: false });
 
 export function adminAppsRouter(deps: { apps: AppRegistry; adminToken: string }): Router {
   const r = Router();

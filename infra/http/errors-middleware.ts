@@ -13,8 +13,20 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     // express' own body/URI errors carry a status (e.g. malformed percent-encoding).
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) log.error({ err }, 'unhandled error');
-    res.status(status).json({ error: { code: status === 500 ? 'internal' : 'bad_request', message: status === 500 ? 'internal error' : String(err.message ?? 'bad request') } });
+    const { code, message } = status === 500 ? { code: 'internal', message: 'internal error' } : describeClientError(err, status);
+    res.status(status).json({ error: { code, message } });
   };
+}
+
+/** The code and a message that says what is allowed for a 4xx raised by express or its JSON body parser. */
+function describeClientError(err: { type?: unknown; message?: unknown; limit?: unknown }, status: number): { code: string; message: string } {
+  const detail = String(err.message ?? 'bad request');
+  if (err.type === 'entity.parse.failed') return { code: 'invalid_body', message: `body is not valid JSON (${detail}); send a JSON object` };
+  if (status === 413) {
+    return { code: 'payload_too_large', message: `body is too large${typeof err.limit === 'number' ? `; at most ${err.limit} bytes allowed` : ''}` };
+  }
+  if (status === 415) return { code: 'unsupported_media_type', message: `${detail}; send UTF-8 JSON, uncompressed or gzip` };
+  return { code: 'bad_request', message: detail };
 }
 
 export const notFound: RequestHandler = (req, _res, next) =>

@@ -57,6 +57,40 @@ describe('admin apps', () => {
     expect(await adminRequest(stack, 'GET', '/v1/admin/apps')).toEqual(before);
   });
 
+  it('reads a JSON body sent without a JSON content type (curl -d), as the collector does', async () => {
+    const res = await fetch(`${stack.url}/v1/admin/apps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: JSON.stringify({ app_id: 'form-sent', lookback_days: 2 }),
+    });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ app_id: 'form-sent', lookback_days: 2 });
+  });
+
+  it.each<[string, { query?: string; body: string }, number, string, RegExp]>([
+    ['malformed JSON', { body: '{"app_id": ' }, 400, 'invalid_body', /not valid JSON.*send a JSON object/],
+    ['a body over the limit', { body: JSON.stringify({ app_id: 'big', ip_blocklist: Array(200_000).fill('10.0.0.0/8') }) }, 413, 'payload_too_large', /at most \d+ bytes/],
+    ['a query parameter', { query: '?dry_run=1', body: JSON.stringify({ app_id: 'q1' }) }, 400, 'bad_request', /unknown parameter\(s\) dry_run/],
+  ])('answers %s with the code and a message that says what is allowed, and changes nothing', async (_what, req, status, code, message) => {
+    const before = await adminRequest(stack, 'GET', '/v1/admin/apps');
+    const res = await fetch(`${stack.url}/v1/admin/apps${req.query ?? ''}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
+      body: req.body,
+    });
+    expect(res.status).toBe(status);
+    expect(await res.json()).toEqual({ error: { code, message: expect.stringMatching(message) } });
+    expect(await adminRequest(stack, 'GET', '/v1/admin/apps')).toEqual(before);
+  });
+
+  it('refuses query parameters on the admin GET routes instead of ignoring them', async () => {
+    for (const path of ['/v1/admin/apps?app_id=shop', '/v1/admin/batch/runs?status=failed', '/v1/admin/boundary?day=2026-01-01']) {
+      const res = await fetch(`${stack.url}${path}`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/admin routes take no query parameters/);
+    }
+  });
+
   it('answers 401 to a missing or wrong admin token', async () => {
     for (const authorization of [undefined, 'Bearer wrong-token-0123456789']) {
       const res = await fetch(`${stack.url}/v1/admin/apps`, { headers: authorization ? { authorization } : {} });
