@@ -39,7 +39,8 @@ const BatchRun = z
   })
   .passthrough();
 
-const admin = { 401: UNAUTHORIZED };
+// Every admin route refuses query parameters (400) and a missing or wrong token (401).
+const admin = { 400: BAD_REQUEST, 401: UNAUTHORIZED };
 
 export const PLATFORM_SPECS: RouteSpec[] = [
   defineRoute({
@@ -62,6 +63,7 @@ export const PLATFORM_SPECS: RouteSpec[] = [
       400: BAD_REQUEST,
       401: UNAUTHORIZED,
       413: { description: 'body (decompressed) or batch too large', schema: ErrorResponseSchema },
+      415: { description: 'Content-Encoding other than gzip or none', schema: ErrorResponseSchema },
       429: RATE_LIMITED,
       503: unavailable,
     },
@@ -74,7 +76,7 @@ export const PLATFORM_SPECS: RouteSpec[] = [
     auth: 'admin',
     summary: 'Create an app; its keys are shown once',
     body: AppSettings.extend({ app_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/) }),
-    responses: { 201: { description: 'created', schema: AppOut.extend({ write_key: z.string(), read_key: z.string() }) }, 400: BAD_REQUEST, ...admin, 409: conflict },
+    responses: { 201: { description: 'created', schema: AppOut.extend({ write_key: z.string(), read_key: z.string() }) }, ...admin, 409: conflict },
   }),
   defineRoute({
     method: 'get',
@@ -93,7 +95,7 @@ export const PLATFORM_SPECS: RouteSpec[] = [
     auth: 'admin',
     summary: "Change an app's settings",
     body: AppSettings,
-    responses: { 200: { description: "the app's settings", schema: AppOut }, 400: BAD_REQUEST, ...admin, 404: NOT_FOUND },
+    responses: { 200: { description: "the app's settings", schema: AppOut }, ...admin, 404: NOT_FOUND },
   }),
   defineRoute({
     method: 'post',
@@ -103,7 +105,7 @@ export const PLATFORM_SPECS: RouteSpec[] = [
     auth: 'admin',
     summary: 'Recompute the batch views of day d − k … d',
     body: z.object({ day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }),
-    responses: { 202: { description: 'queued', schema: z.object({ run: BatchRun }) }, 400: BAD_REQUEST, ...admin, 409: conflict },
+    responses: { 202: { description: 'queued', schema: z.object({ run: BatchRun }) }, ...admin, 409: conflict, 503: unavailable },
   }),
   defineRoute({
     method: 'get',
@@ -121,7 +123,7 @@ export const PLATFORM_SPECS: RouteSpec[] = [
     tag: 'admin',
     auth: 'admin',
     summary: 'One batch run',
-    responses: { 200: { description: 'the run', schema: z.object({ run: BatchRun }) }, ...admin, 404: NOT_FOUND },
+    responses: { 200: { description: 'the run', schema: BatchRun }, ...admin, 404: NOT_FOUND },
   }),
   defineRoute({
     method: 'get',
