@@ -64,7 +64,7 @@ export function parseReportQuery(appId: string, granularity: Granularity, q: Rep
 
   const maxDays = granularity === 'hourly' ? limits.maxReportDaysHourly : limits.maxReportDaysDaily;
   if (toMs - fromMs > maxDays * DAY_MS) {
-    throw bad(`a ${granularity} report covers at most ${maxDays} days (MAX_REPORT_DAYS_${granularity.toUpperCase()}); narrow from/to`);
+    throw bad(`${granularity === 'hourly' ? 'an' : 'a'} ${granularity} report covers at most ${maxDays} days (MAX_REPORT_DAYS_${granularity.toUpperCase()}); narrow from/to`);
   }
 
   // Buckets starting in [from, to): the first bucket edge at or after `from` up to the first

@@ -54,7 +54,8 @@ describe('parseReportQuery', () => {
     expect(() => parse('hourly', { from: '2026-11-23', to: '2026-11-24', group_by: 'ip' })).toThrow(/allowed: type, name, country/);
     expect(() => parse('hourly', { from: '2026-11-23', to: '2026-11-24', metrics: 'uv,uv' })).toThrow(/listed twice/);
     expect(() => parse('hourly', { from: '2026-11-24', to: '2026-11-23' })).toThrow(/later than from/);
-    expect(() => parse('hourly', { from: '2026-10-01', to: '2026-11-02' })).toThrow(/at most 31 days/);
+    expect(() => parse('hourly', { from: '2026-10-01', to: '2026-11-02' })).toThrow(/^an hourly report covers at most 31 days \(MAX_REPORT_DAYS_HOURLY\)/);
+    expect(() => parse('daily', { from: '2025-01-01', to: '2026-11-02' })).toThrow(/^a daily report covers at most 400 days \(MAX_REPORT_DAYS_DAILY\)/);
     expect(() => parse('daily', { from: '2026-10-01', to: '2026-11-02', tz: '+08:30' })).toThrow(/whole-hour/);
   });
 
