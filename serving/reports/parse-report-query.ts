@@ -30,6 +30,7 @@ export interface ReportQuery {
 }
 
 const bad = (msg: string) => new AppError('bad_request', msg);
+const UPPER_CASE_DIMENSIONS: ReadonlySet<Dimension> = new Set(['country', 'currency']);
 
 function parseList<T extends string>(raw: string | undefined, allowed: readonly T[], what: string, fallback: readonly T[]): T[] {
   if (raw === undefined) return [...fallback];
@@ -51,7 +52,8 @@ export function parseReportQuery(appId: string, granularity: Granularity, q: Rep
   const filters: ReportQuery['filters'] = {};
   for (const dim of DIMENSIONS) {
     const values = q[`filter.${dim}`];
-    if (values !== undefined) filters[dim] = [...new Set(values)];
+    // The collector stores country and currency upper-case whatever the case sent (docs/semantics.md), so filter.country=us means US.
+    if (values !== undefined) filters[dim] = [...new Set(UPPER_CASE_DIMENSIONS.has(dim) ? values.map((v) => v.toUpperCase()) : values)];
   }
 
   const tzMin = q.tz === undefined ? 0 : parseTz(q.tz);

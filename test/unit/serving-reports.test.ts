@@ -63,6 +63,11 @@ describe('parseReportQuery', () => {
     const q = parse('hourly', { from: '2026-11-23', to: '2026-11-24', 'filter.country': ['US', '', 'US'] });
     expect(q.filters).toEqual({ country: ['US', ''] });
   });
+
+  it('matches country and currency in any case, as the collector stores them upper-case', () => {
+    const q = parse('hourly', { from: '2026-11-23', to: '2026-11-24', 'filter.country': ['us', 'US', 'De'], 'filter.currency': ['eur'], 'filter.channel': ['Facebook'] });
+    expect(q.filters).toEqual({ country: ['US', 'DE'], currency: ['EUR'], channel: ['Facebook'] });
+  });
 });
 
 describe('batch, speed and mixed', () => {
@@ -93,13 +98,13 @@ describe('batch, speed and mixed', () => {
 });
 
 describe('buildReportSql', () => {
-  const q = parse('daily', { from: '2026-11-23', to: '2026-11-25', tz: '+08:00', group_by: 'channel', metrics: 'uv,revenue,installs', 'filter.country': ["'; DROP TABLE hourly_rt; --"] });
+  const q = parse('daily', { from: '2026-11-23', to: '2026-11-25', tz: '+08:00', group_by: 'channel', metrics: 'uv,revenue,installs', 'filter.os': ["'; DROP TABLE hourly_rt; --"] });
 
   it('merges both sides in one statement before aggregating, so uv states merge across the seam', () => {
     const { sql, params } = buildReportSql(q, { coveredDays: ['2026-11-23'], batch: true, speed: true }, 100);
     expect(sql).toMatch(/FROM \(SELECT .* FROM hourly_batch WHERE .*toDate\(hour\) IN \{covered:Array\(Date\)\} UNION ALL SELECT .* FROM hourly_rt WHERE .*NOT IN \{covered:Array\(Date\)\}\) GROUP BY bucket, channel/);
     expect(sql).toContain('uniqExactMerge(uv) AS m_uv');
-    expect(params).toMatchObject({ app: 'app', covered: ['2026-11-23'], tz_s: 28_800, limit: 101, f_country: ["'; DROP TABLE hourly_rt; --"] });
+    expect(params).toMatchObject({ app: 'app', covered: ['2026-11-23'], tz_s: 28_800, limit: 101, f_os: ["'; DROP TABLE hourly_rt; --"] });
   });
 
   it('never puts user values into the SQL text and reads one table when one side suffices', () => {
@@ -107,7 +112,7 @@ describe('buildReportSql', () => {
     expect(sql).not.toContain('DROP');
     expect(sql).not.toContain('UNION');
     expect(sql).not.toContain('hourly_batch');
-    expect(sql).toContain('country IN {f_country:Array(String)}');
+    expect(sql).toContain('os IN {f_os:Array(String)}');
   });
 
   it('reads uv states only when uv is asked for', () => {
