@@ -40,6 +40,7 @@ const Env = z.object({
   MAX_REPORT_DAYS_DAILY: int(400),
   MAX_REPORT_ROWS: int(10_000),
   CORS_ORIGINS: list,
+  REPORT_CACHE_MB: z.coerce.number().int().min(0).default(64),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_EVENTS_PARTITIONS: int(6),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
@@ -69,6 +70,8 @@ export interface Config {
   };
   /** Origins allowed to call the read API from a browser ('*': any; empty: none). */
   corsOrigins: string[];
+  /** Memory for rendered rows of batch-only report segments (serving/reports/segment-cache.ts); 0: no cache. */
+  reportCacheMb: number;
   logLevel: string;
 }
 
@@ -111,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxReportRows: e.MAX_REPORT_ROWS,
     },
     corsOrigins: e.CORS_ORIGINS,
+    reportCacheMb: e.REPORT_CACHE_MB,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -18,8 +18,9 @@ import { PLATFORM_SPECS } from './openapi/platform-routes';
 import { createLiveHub } from './realtime/live-stream';
 import { REALTIME_SPEC, STREAM_SPEC, TOP_ERRORS_SPEC, registerRealtimeRoutes, registerStreamRoute } from './realtime/realtime-routes';
 import { REPORT_SPECS, registerReportRoutes } from './reports/report-routes';
+import { createSegmentCache } from './reports/segment-cache';
 
-export interface ServingConfig extends Pick<Config, 'limits'> {
+export interface ServingConfig extends Pick<Config, 'limits' | 'reportCacheMb'> {
   /** Origins allowed to call the read API from a browser; '*' for any; empty: no CORS. */
   corsOrigins: string[];
 }
@@ -64,7 +65,8 @@ export async function startServing(cfg: ServingConfig, deps: ServingDeps): Promi
   const access = readAccess(accessDeps, { allowQueryKey: false });
   const hub = createLiveHub({ ch: deps.ch, log, now });
 
-  registerReportRoutes(router, access, { ch: deps.ch, limits: cfg.limits });
+  const cache = createSegmentCache(cfg.reportCacheMb * 1024 * 1024, deps.registry);
+  registerReportRoutes(router, access, { ch: deps.ch, limits: cfg.limits, cache });
   registerRealtimeRoutes(router, access, { ch: deps.ch, now });
   registerStreamRoute(router, readAccess(accessDeps, { allowQueryKey: true }), hub);
   registerAttributionsRoute(router, access, { ch: deps.ch, limits: cfg.limits });

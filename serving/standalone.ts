@@ -39,6 +39,8 @@ export async function startStandaloneServing(opts: {
   host?: string;
   limits?: Partial<Config['limits']>;
   corsOrigins?: string[];
+  /** Segment cache of reports (REPORT_CACHE_MB), default 64. */
+  reportCacheMb?: number;
   log?: Logger;
   now?: () => number;
 }): Promise<StandaloneServing> {
@@ -54,7 +56,7 @@ export async function startStandaloneServing(opts: {
     stops.push(async () => apps.close());
     const registry = createMetricsRegistry();
     const serving = await startServing(
-      { limits: { ...DEFAULT_LIMITS, ...opts.limits }, corsOrigins: opts.corsOrigins ?? [] },
+      { limits: { ...DEFAULT_LIMITS, ...opts.limits }, corsOrigins: opts.corsOrigins ?? [], reportCacheMb: opts.reportCacheMb ?? 64 },
       { ch: handle.client, apps, registry, log, now: opts.now },
     );
     const app = createHttpApp({

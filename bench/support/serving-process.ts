@@ -23,6 +23,8 @@ export interface ServingInit {
   adminToken: string;
   appId: string;
   maxReportRows: number;
+  /** REPORT_CACHE_MB of the serving process (0: every request computes every day). */
+  reportCacheMb: number;
   data: ServingDataOptions;
 }
 
@@ -153,6 +155,7 @@ async function main(): Promise<void> {
             // Reports of every hour of 30 days by two dimensions exceed the default 10,000 rows;
             // the per-key rate limit would throttle the load loop.
             limits: { maxReportRows: init.maxReportRows, rateRequestsPerS: 1_000_000_000 },
+            reportCacheMb: init.reportCacheMb,
           });
           const data = await generateServingData(srv.ch, init.data, say);
           const { read_key } = await srv.apps.create(init.appId, {});

@@ -15,13 +15,26 @@ export interface Coverage {
   boundary: string | null;
   /** Covered UTC days, `YYYY-MM-DD`, ascending. */
   covered_days: string[];
+  /**
+   * Per covered day, which run's views it holds (run id and time covered): it changes whenever
+   * a run replaces the day's batch views, so results cached under it stay true (serving's
+   * segment cache).
+   */
+  versions: ReadonlyMap<string, string>;
 }
 
 export async function readCoverage(ch: ClickHouseClient): Promise<Coverage> {
-  const rs = await ch.query({ query: `SELECT toString(day) AS day FROM ${COVERAGE_TABLE} FINAL ORDER BY day`, format: 'JSONEachRow' });
-  const days = (await rs.json<{ day: string }>()).map((r) => r.day);
-  const last = days[days.length - 1];
-  return { boundary: last ? new Date(Date.parse(`${last}T00:00:00Z`) + 86_400_000).toISOString() : null, covered_days: days };
+  const rs = await ch.query({
+    query: `SELECT toString(day) AS day, concat(run_id, '@', toString(toUnixTimestamp64Milli(covered_at))) AS version FROM ${COVERAGE_TABLE} FINAL ORDER BY day`,
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ day: string; version: string }>();
+  const last = rows[rows.length - 1]?.day;
+  return {
+    boundary: last ? new Date(Date.parse(`${last}T00:00:00Z`) + 86_400_000).toISOString() : null,
+    covered_days: rows.map((r) => r.day),
+    versions: new Map(rows.map((r) => [r.day, r.version])),
+  };
 }
 
 export async function markCovered(ch: ClickHouseClient, days: string[], runId: string): Promise<void> {

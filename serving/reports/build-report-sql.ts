@@ -39,7 +39,7 @@ export function buildReportSql(q: ReportQuery, plan: SourcePlan, maxRows: number
 
 /**
  * The same report with its rows rendered by ClickHouse as the JSON text of DESIGN.md section 5
- * (`[{"bucket", "source", <dims>, <metrics>}, …]`, in order), so that Node only wraps it: for
+ * (one `{"bucket", "source", <dims>, <metrics>}` per line, in order), so that Node only joins them: for
  * reports of 10^5 rows, parsing the result, building one object per row and serialising them
  * again cost more than the query. Bucket texts and source labels come from `buckets` (every
  * bucket start of the report, rendered by the caller) through query parameters; numbers are
@@ -62,7 +62,7 @@ export function buildReportJsonSql(q: ReportQuery, plan: SourcePlan, maxRows: nu
   return {
     sql:
       `SELECT ${select.join(', ')} FROM (${sql}) AS r ORDER BY ${keys} LIMIT {limit:UInt32} SETTINGS ` +
-      'output_format_json_array_of_rows = 1, output_format_json_quote_64bit_integers = 0, output_format_json_quote_denormals = 0, ' +
+      'output_format_json_quote_64bit_integers = 0, output_format_json_quote_denormals = 0, ' +
       'output_format_json_escape_forward_slashes = 0, output_format_json_validate_utf8 = 1',
     params,
   };

@@ -36,3 +36,30 @@ export function bucketSource(startMs: number, granularity: Granularity, covered:
   if (first && last) return 'batch';
   return first || last ? 'mixed' : 'speed';
 }
+
+/**
+ * A run of a report's buckets that one cache entry holds: for hourly reports the hours of one
+ * UTC day (clipped to the report), for daily reports one bucket. `batch` when every hour of it
+ * comes from covered days, so its rows change only when a batch run replaces one of `days`.
+ */
+export interface ReportSegment {
+  loMs: number;
+  hiMs: number;
+  /** UTC days its hours fall on, ascending. */
+  days: string[];
+  batch: boolean;
+}
+
+export function reportSegments(q: { granularity: Granularity; loMs: number; hiMs: number }, covered: ReadonlySet<string>): ReportSegment[] {
+  const segments: ReportSegment[] = [];
+  const push = (loMs: number, hiMs: number) => {
+    const days = [...new Set([utcDay(loMs), utcDay(hiMs - 1)])];
+    segments.push({ loMs, hiMs, days, batch: days.every((d) => covered.has(d)) });
+  };
+  if (q.granularity === 'daily') {
+    for (let t = q.loMs; t < q.hiMs; t += DAY_MS) push(t, t + DAY_MS);
+  } else {
+    for (let d = Math.floor(q.loMs / DAY_MS) * DAY_MS; d < q.hiMs; d += DAY_MS) push(Math.max(q.loMs, d), Math.min(q.hiMs, d + DAY_MS));
+  }
+  return segments;
+}

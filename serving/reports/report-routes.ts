@@ -7,6 +7,7 @@ import { defineRoute, getRoute } from '../openapi/route-spec';
 import { parseReportQuery, type ReportLimits } from './parse-report-query';
 import { GRANULARITIES, ReportQuerySchema, ReportResponseSchema, type Granularity } from './report-schemas';
 import { runReportJson } from './run-report';
+import type { SegmentCache } from './segment-cache';
 
 const reportSpec = (g: Granularity) =>
   defineRoute({
@@ -25,12 +26,15 @@ const reportSpec = (g: Granularity) =>
 
 export const REPORT_SPECS = { hourly: reportSpec('hourly'), daily: reportSpec('daily') } satisfies Record<Granularity, unknown>;
 
-export function registerReportRoutes(router: Router, access: RequestHandler, deps: { ch: ClickHouseClient; limits: ReportLimits }): void {
+export function registerReportRoutes(router: Router, access: RequestHandler, deps: { ch: ClickHouseClient; limits: ReportLimits; cache: SegmentCache }): void {
   for (const granularity of GRANULARITIES) {
     getRoute(router, REPORT_SPECS[granularity], [access], async (_req, res, query) => {
       const q = parseReportQuery(appOf(res).app_id, granularity, query, deps.limits);
       // The body comes as JSON text (rows rendered by ClickHouse): the JSON res.json would send, without parsing and stringifying every row.
-      res.type('application/json').send(await runReportJson(deps.ch, q, deps.limits.maxReportRows));
+      const chunks = await runReportJson(deps.ch, q, deps.limits.maxReportRows, deps.cache);
+      res.type('application/json').setHeader('Content-Length', chunks.reduce((n, c) => n + c.length, 0));
+      for (const c of chunks) res.write(c);
+      res.end();
     });
   }
 }

@@ -7,9 +7,10 @@ import type { ClickHouseClient, ResponseJSON } from '@clickhouse/client';
 import { AppError } from '../../infra/errors';
 import { readCoverage, type Coverage } from '../../infra/clickhouse/coverage';
 import { buildReportJsonSql, buildReportSql, type ReportBuckets } from './build-report-sql';
-import { bucketSource, planSources } from './merge-sources';
+import { bucketSource, planSources, reportSegments, type ReportSegment } from './merge-sources';
 import type { ReportQuery } from './parse-report-query';
 import type { ReportResponse } from './report-schemas';
+import { segmentKey, type SegmentCache, type SegmentRows } from './segment-cache';
 import { DAY_MS, HOUR_MS, formatInstant, formatTz } from './report-time';
 import { shapeCompactReportRows } from './shape-report-rows';
 
@@ -65,21 +66,64 @@ function reportBuckets(q: ReportQuery, covered: ReadonlySet<string>): ReportBuck
 
 /**
  * The report as its JSON response body, equal to `JSON.stringify(await runReport(…))`
- * parsed: ClickHouse writes the rows array, Node only wraps it.
+ * parsed, as UTF-8 chunks to send in order (a 20 MB report is not copied into one buffer):
+ * ClickHouse writes the rows, Node only joins them. Batch-only segments (an hourly
+ * report's covered UTC days, a daily report's covered buckets) come from `cache` when a
+ * previous report rendered them under the same coverage; one query computes the span from the
+ * first segment not cached to the last, and its batch segments are cached for the next report.
  */
-export async function runReportJson(ch: ClickHouseClient, q: ReportQuery, maxRows: number): Promise<string> {
+export async function runReportJson(ch: ClickHouseClient, q: ReportQuery, maxRows: number, cache: SegmentCache): Promise<Buffer[]> {
   const coverage = await readCoverage(ch);
   const covered = new Set(coverage.covered_days);
-  let rows = '[]';
-  if (q.hiMs > q.loMs) {
-    const { sql, params } = buildReportJsonSql(q, planSources(q, covered), maxRows, reportBuckets(q, covered));
+  const segments = reportSegments(q, covered);
+  const keys = segments.map((s) => segmentKey(q, s, coverage));
+  const parts: (SegmentRows | undefined)[] = keys.map((k) => (k === undefined ? undefined : cache.get(k)));
+  const first = parts.findIndex((p) => p === undefined);
+  if (first >= 0) {
+    const last = parts.length - 1 - [...parts].reverse().findIndex((p) => p === undefined);
+    const span: ReportQuery = { ...q, loMs: segments[first].loMs, hiMs: segments[last].hiMs };
+    const buckets = reportBuckets(span, covered);
+    const { sql, params } = buildReportJsonSql(span, planSources(span, covered), maxRows, buckets);
     const rs = await ch.query({ query: sql, query_params: params, format: 'JSONEachRow' });
-    rows = (await rs.text()).trimEnd();
-    // One row per line: JSON strings cannot hold a raw newline.
-    let n = 0;
-    for (let i = rows.indexOf('\n{'); i >= 0; i = rows.indexOf('\n{', i + 2)) n++;
-    if (n > maxRows) throw tooMany(maxRows);
+    const text = await rs.text();
+    // One row per line (JSON strings cannot hold a raw newline), each starting {"bucket":"<text>".
+    const lines = text === '' ? [] : text.trimEnd().split('\n');
+    if (lines.length > maxRows) throw tooMany(maxRows);
+    const segmentOf = new Map(buckets.texts.map((t, i) => [t, segmentIndex(segments, buckets.starts[i] * 1000)]));
+    const fresh = new Map<number, string[]>();
+    for (const line of lines) {
+      const i = segmentOf.get(line.slice(BUCKET_AT, line.indexOf('"', BUCKET_AT))) ?? -1;
+      if (i < 0) throw new Error(`report row outside its buckets: ${line.slice(0, 80)}`);
+      (fresh.get(i) ?? fresh.set(i, []).get(i)!).push(line);
+    }
+    for (let i = first; i <= last; i++) {
+      const rows = fresh.get(i) ?? [];
+      parts[i] = { json: Buffer.from(rows.join(','), 'utf8'), rows: rows.length };
+      const key = keys[i];
+      if (key !== undefined) cache.set(key, parts[i]!);
+    }
   }
+  let n = 0;
   const top = JSON.stringify(head(q, coverage));
-  return `${top.slice(0, -1)},"rows":${rows}}`;
+  const body: Buffer[] = [Buffer.from(`${top.slice(0, -1)},"rows":[`)];
+  for (const p of parts) {
+    n += p!.rows;
+    if (p!.rows === 0) continue;
+    if (body.length > 1) body.push(COMMA);
+    body.push(p!.json);
+  }
+  if (n > maxRows) throw tooMany(maxRows);
+  body.push(CLOSE);
+  return body;
+}
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
+
+/** Where a row's bucket text starts in its line: after `{"bucket":"`. */
+const BUCKET_AT = '{"bucket":"'.length;
+
+/** The segment holding the bucket that starts at `startMs` (segments are ascending and adjacent). */
+function segmentIndex(segments: readonly ReportSegment[], startMs: number): number {
+  return segments.findIndex((s) => startMs >= s.loMs && startMs < s.hiMs);
 }

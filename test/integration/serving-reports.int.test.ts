@@ -262,4 +262,29 @@ describe('reports', () => {
     expect(r.status).toBe(200);
     expect(r.body.rows).toEqual([{ bucket: '2026-11-24T00:00:00+08:00', source: 'mixed', events: 3, uv: 2 }]);
   });
+
+  // Last: it changes the batch views of 2026-11-22 as a new run would.
+  it('serves covered days from the segment cache until a batch run replaces one of them, then the new views', async () => {
+    const cacheHits = async () => {
+      const text = await (await fetch(`${srv.url}/metrics`)).text();
+      return Number(/^weir_report_cache_lookups_total\{result="hit"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const url = `/v1/apps/rep/reports/hourly?${qs({ from: '2026-11-20', to: '2026-11-25', metrics: METRICS, group_by: 'channel' })}`;
+    const expected = () => reference({ granularity: 'hourly', fromMs: T0, toMs: T0 + 5 * DAY, groupBy: ['channel'] });
+    const first = await get(url);
+    expect(first.body.rows).toEqual(expected());
+    const hits = await cacheHits();
+    const again = await get(url);
+    expect(again.body).toEqual(first.body);
+    expect(await cacheHits()).toBe(hits + COVERED.size); // one hit per covered day; the speed days are read again
+
+    // A run replaces 2026-11-22's views (one late event more), then marks the day covered.
+    const late: Ev = { side: 'batch', ms: Date.UTC(2026, 10, 22, 7, 30), device: 'late-1', type: 'launch', country: 'US', channel: 'late', name: '', install_kind: '', revenue_micros: 0 };
+    events.push(late);
+    await insert(srv.ch, [late], 'hourly_batch');
+    await markCovered(srv.ch, ['2026-11-22'], 'test-run-2');
+    const after = await get(url);
+    expect(after.body.rows).toEqual(expected());
+    expect(after.body.rows.filter((x) => x.channel === 'late')).toEqual([expect.objectContaining({ bucket: '2026-11-22T07:00:00Z', source: 'batch', events: 1, uv: 1 })]);
+  });
 });

@@ -1,6 +1,7 @@
 /** The pure parts of reports: parameters, bucket spans, batch/speed/mixed, SQL, shaping. */
 import { buildReportSql } from '../../serving/reports/build-report-sql';
-import { bucketSource, planSources } from '../../serving/reports/merge-sources';
+import { bucketSource, planSources, reportSegments } from '../../serving/reports/merge-sources';
+import { createSegmentCache, segmentKey } from '../../serving/reports/segment-cache';
 import { parseReportQuery, type ReportLimits } from '../../serving/reports/parse-report-query';
 import { formatInstant, parseReadTime, parseTz } from '../../serving/reports/report-time';
 import { shapeReportRows } from '../../serving/reports/shape-report-rows';
@@ -94,6 +95,58 @@ describe('batch, speed and mixed', () => {
     expect(planSources({ loMs: utc('2026-11-24T00:00:00Z'), hiMs: utc('2026-11-25T00:00:00Z') }, covered)).toEqual({ coveredDays: [], batch: false, speed: true });
     expect(planSources({ loMs: utc('2026-11-22T00:00:00Z'), hiMs: utc('2026-11-24T00:00:00Z') }, covered)).toEqual({ coveredDays: ['2026-11-22', '2026-11-23'], batch: true, speed: false });
     expect(planSources({ loMs: utc('2026-11-20T16:00:00Z'), hiMs: utc('2026-11-22T16:00:00Z') }, covered)).toEqual({ coveredDays: ['2026-11-20', '2026-11-22'], batch: true, speed: true });
+  });
+});
+
+describe('segments of the report cache', () => {
+  const covered = new Set(['2026-11-20', '2026-11-22', '2026-11-23']);
+  const versions = new Map([...covered].map((d) => [d, 'run-1@1'] as [string, string]));
+
+  it('cuts an hourly report into its UTC days, clipped to the report, batch only where the day is covered', () => {
+    const q = parse('hourly', { from: '2026-11-20T05:00:00Z', to: '2026-11-22T03:30:00Z' });
+    expect(reportSegments(q, covered)).toEqual([
+      { loMs: utc('2026-11-20T05:00:00Z'), hiMs: utc('2026-11-21T00:00:00Z'), days: ['2026-11-20'], batch: true },
+      { loMs: utc('2026-11-21T00:00:00Z'), hiMs: utc('2026-11-22T00:00:00Z'), days: ['2026-11-21'], batch: false },
+      { loMs: utc('2026-11-22T00:00:00Z'), hiMs: utc('2026-11-22T04:00:00Z'), days: ['2026-11-22'], batch: true },
+    ]);
+  });
+
+  it('makes each daily bucket a segment, batch only when both UTC days it spans are covered', () => {
+    const q = parse('daily', { from: '2026-11-21', to: '2026-11-24', tz: '+08:00' });
+    expect(reportSegments(q, covered).map((s) => [s.days, s.batch])).toEqual([
+      [['2026-11-20', '2026-11-21'], false],
+      [['2026-11-21', '2026-11-22'], false],
+      [['2026-11-22', '2026-11-23'], true],
+    ]);
+    expect(reportSegments(parse('daily', { from: '2026-11-22', to: '2026-11-24' }), covered).map((s) => s.days)).toEqual([['2026-11-22'], ['2026-11-23']]);
+  });
+
+  it('keys a batch segment by the query, its range and its days\' coverage versions; speed segments have no key', () => {
+    const q = parse('hourly', { from: '2026-11-20', to: '2026-11-22', group_by: 'country', 'filter.os': ['ios', 'android'] });
+    const [s20, s21] = reportSegments(q, covered);
+    const key = segmentKey(q, s20, { versions });
+    expect(segmentKey(q, s21, { versions })).toBeUndefined();
+    expect(segmentKey(parse('hourly', { from: '2026-11-20', to: '2026-11-22', group_by: 'country', 'filter.os': ['android', 'ios'] }), s20, { versions })).toBe(key);
+    expect(segmentKey(q, s20, { versions: new Map([['2026-11-20', 'run-2@2']]) })).not.toBe(key);
+    expect(segmentKey({ ...q, metrics: ['events'] }, s20, { versions })).not.toBe(key);
+    expect(segmentKey({ ...q, appId: 'other' }, s20, { versions })).not.toBe(key);
+    expect(segmentKey({ ...q, filters: {} }, s20, { versions })).not.toBe(key);
+  });
+
+  it('keeps rows up to its byte budget, least recently used out first; a budget of 0 keeps nothing', () => {
+    const cache = createSegmentCache(3000);
+    const rows = (c: string) => ({ json: Buffer.from(c.repeat(1000)), rows: 1 });
+    cache.set('a', rows('a'));
+    cache.set('b', rows('b'));
+    expect(cache.get('a')?.json.toString()).toBe('a'.repeat(1000));
+    cache.set('c', rows('c')); // over budget: b, the least recently used, goes
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBeDefined();
+    cache.set('huge', rows('x'.repeat(10)));
+    expect(cache.get('huge')).toBeUndefined();
+    const none = createSegmentCache(0);
+    none.set('a', rows('a'));
+    expect(none.get('a')).toBeUndefined();
   });
 });
 
