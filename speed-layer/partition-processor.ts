@@ -79,8 +79,8 @@ const chTimeSlow = (ms: number): string => new Date(ms).toISOString().replace('T
 /** Year 10000: past it toISOString writes six-digit years; the fast path covers 1970–9999 only. */
 const FAST_LIMIT_MS = 253_402_300_800_000;
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-let cachedDay = Number.NaN;
-let cachedDayPrefix = '';
+/** Date parts `YYYY-MM-DD ` by day number. A row's ts and received_at often fall on different days, so one cached day thrashed. */
+const dayPrefixes = new Map<number, string>();
 
 /**
  * `YYYY-MM-DD hh:mm:ss.mmm` (UTC), as `toISOString` gives it. Two per row on the hot path:
@@ -89,9 +89,11 @@ let cachedDayPrefix = '';
 export function chTime(ms: number): string {
   if (!(Number.isInteger(ms) && ms >= 0 && ms < FAST_LIMIT_MS)) return chTimeSlow(ms);
   const day = Math.floor(ms / 86_400_000);
-  if (day !== cachedDay) {
-    cachedDayPrefix = chTimeSlow(day * 86_400_000).slice(0, 11);
-    cachedDay = day;
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    if (dayPrefixes.size >= 4096) dayPrefixes.clear();
+    prefix = chTimeSlow(day * 86_400_000).slice(0, 11);
+    dayPrefixes.set(day, prefix);
   }
   let rem = ms - day * 86_400_000;
   const h = Math.floor(rem / 3_600_000);
@@ -100,7 +102,7 @@ export function chTime(ms: number): string {
   rem -= m * 60_000;
   const sec = Math.floor(rem / 1000);
   const milli = rem - sec * 1000;
-  return `${cachedDayPrefix}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${milli < 10 ? `00${milli}` : milli < 100 ? `0${milli}` : milli}`;
+  return `${prefix}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${milli < 10 ? `00${milli}` : milli < 100 ? `0${milli}` : milli}`;
 }
 
 export class PartitionProcessor {

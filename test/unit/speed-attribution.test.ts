@@ -8,7 +8,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { CidrSet } from '../../schemas/cidr';
 import type { ArchivedEvent } from '../../schemas/event';
 import { DAY_MS, type AppRules } from '../../speed-layer/attribution/attribution-state';
-import { PartitionProcessor, withSiblingClicks, type BatchOutcome } from '../../speed-layer/partition-processor';
+import { PartitionProcessor, chTime, withSiblingClicks, type BatchOutcome } from '../../speed-layer/partition-processor';
 import { REFERENCE_FIXTURES, type ReferenceFixture } from '../fixtures/attribution-fixtures';
 
 function runStream(f: ReferenceFixture): BatchOutcome {
@@ -135,5 +135,16 @@ describe('probabilistic matches across the partitions of one process', () => {
     only.process(messages([event({ event_id: 'c1', type: 'click', ts: T - 1000, device_id: 'other' })]), 0);
     const foreign = withSiblingClicks(new Map(), only, () => [only]);
     expect(foreign.get('a\u0000198.51.100.7\u0000ua-1')).toBeUndefined();
+  });
+});
+
+describe('chTime', () => {
+  it('writes every instant as toISOString does, also alternating between days and outside the fast range', () => {
+    const slow = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
+    let s = 7;
+    const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const samples = [0, 86_399_999, 86_400_000, Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(9999, 11, 31, 23, 59, 59, 999)];
+    for (let i = 0; i < 5000; i++) samples.push(Date.UTC(2026, 10, 24) + Math.floor((rnd() - 0.5) * 40 * 86_400_000), Math.floor(rnd() * 253_402_300_800_000));
+    for (const ms of samples) expect(chTime(ms)).toBe(slow(ms));
   });
 });
