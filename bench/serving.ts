@@ -30,6 +30,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_REPORT_CACHE_MB } from '../infra/config';
 import type { ReportResponse } from '../serving/reports/report-schemas';
 import { cpuSeconds, forkChild, killAllChildren, type BenchChild, type ChildMessage } from './support/child';
 import type { ServingDataReport } from './support/serving-data';
@@ -75,7 +76,7 @@ function options(env: NodeJS.ProcessEnv = process.env): Options {
     concurrentRequests: int('BENCH_CONCURRENT_REQUESTS', 200),
     rawRequests: int('BENCH_RAW_REQUESTS', 50),
     phaseSeconds: int('BENCH_PHASE_SECONDS', 30),
-    reportCacheMb: int('REPORT_CACHE_MB', 64, 0),
+    reportCacheMb: int('REPORT_CACHE_MB', DEFAULT_REPORT_CACHE_MB, 0),
   };
   if (o.days > 31) throw new Error('BENCH_DAYS must be at most 31 (MAX_REPORT_DAYS_HOURLY)');
   if (!o.metrics.includes('uv')) throw new Error('BENCH_METRICS must include uv (the run also measures the report without it)');

@@ -6,6 +6,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { topicNames, type Topics } from '../schemas/topics';
 
+/** REPORT_CACHE_MB when unset: rows of a few 30-day reports of 10^5 rows. */
+export const DEFAULT_REPORT_CACHE_MB = 64;
+
 const int = (def: number) => z.coerce.number().int().positive().default(def);
 const list = z
   .string()
@@ -40,7 +43,7 @@ const Env = z.object({
   MAX_REPORT_DAYS_DAILY: int(400),
   MAX_REPORT_ROWS: int(10_000),
   CORS_ORIGINS: list,
-  REPORT_CACHE_MB: z.coerce.number().int().min(0).default(64),
+  REPORT_CACHE_MB: z.coerce.number().int().min(0).default(DEFAULT_REPORT_CACHE_MB),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_EVENTS_PARTITIONS: int(6),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),

@@ -9,7 +9,7 @@ import { adminAppsRouter } from '../infra/apps/admin-routes';
 import { createAppRegistry, type AppRegistry } from '../infra/apps/app-registry';
 import { createClickHouse, type ClickHouseClient } from '../infra/clickhouse/client';
 import { migrate } from '../infra/clickhouse/migrate';
-import type { Config } from '../infra/config';
+import { DEFAULT_REPORT_CACHE_MB, type Config } from '../infra/config';
 import { createHttpApp } from '../infra/http/http-server';
 import { createLogger, type Logger } from '../infra/logger';
 import { createMetricsRegistry } from '../infra/metrics';
@@ -39,7 +39,7 @@ export async function startStandaloneServing(opts: {
   host?: string;
   limits?: Partial<Config['limits']>;
   corsOrigins?: string[];
-  /** Segment cache of reports (REPORT_CACHE_MB), default 64. */
+  /** Segment cache of reports (REPORT_CACHE_MB), default DEFAULT_REPORT_CACHE_MB. */
   reportCacheMb?: number;
   log?: Logger;
   now?: () => number;
@@ -56,7 +56,7 @@ export async function startStandaloneServing(opts: {
     stops.push(async () => apps.close());
     const registry = createMetricsRegistry();
     const serving = await startServing(
-      { limits: { ...DEFAULT_LIMITS, ...opts.limits }, corsOrigins: opts.corsOrigins ?? [], reportCacheMb: opts.reportCacheMb ?? 64 },
+      { limits: { ...DEFAULT_LIMITS, ...opts.limits }, corsOrigins: opts.corsOrigins ?? [], reportCacheMb: opts.reportCacheMb ?? DEFAULT_REPORT_CACHE_MB },
       { ch: handle.client, apps, registry, log, now: opts.now },
     );
     const app = createHttpApp({

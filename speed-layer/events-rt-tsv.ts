@@ -25,10 +25,8 @@ export const EVENTS_RT_COLUMNS = [
 export const EVENTS_RT_INSERT_COLUMNS = [...EVENTS_RT_COLUMNS, 'flush_group'] as const;
 
 // TabSeparated reads \\, \t, \n (and \r, \0, \b, \f, \' …) as escapes: a backslash must be escaped,
-// and so must the separators. A lone surrogate sends the batch back to JSONEachRow. SPECIAL
-// matches code units (no u flag: several times faster on the hot path), so a surrogate pair
-// also takes the slow path, where the u-flag test tells lone surrogates from pairs.
-const SPECIAL = /[\t\n\r\\\uD800-\uDFFF]/;
+// and so must the separators. A lone surrogate sends the batch back to JSONEachRow.
+const SPECIAL = /[\t\n\r\\]|\p{Cs}/u;
 const LONE_SURROGATE = /\p{Cs}/u;
 const ESCAPES = /[\t\n\r\\]/g;
 const escapeOne = (c: string) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\\\');
@@ -47,20 +45,18 @@ function int(n: number): string {
 }
 
 export function eventsRtTsv(rows: readonly EventRtRow[], flushGroup: string): string | undefined {
-  // One string per row joined once: a body built by += is a rope that writing must first flatten.
-  const out: string[] = new Array<string>(rows.length);
+  let out = '';
   try {
     const group = str(flushGroup);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
+    for (const r of rows) {
       // ts and received_at are chTime text (digits, dashes, colons, a space and a dot): no escaping.
-      out[i] = `${str(r.app_id)}\t${str(r.event_id)}\t${r.ts}\t${r.received_at}\t${str(r.device_id)}\t${str(r.type)}\t${str(r.name)}\t${str(r.country)}\t${str(r.os)}\t${str(r.app_version)}\t${str(r.currency)}\t${str(r.error_type)}\t${str(r.error_message)}\t${str(r.fingerprint)}\t${str(r.channel)}\t${str(r.campaign_id)}\t${str(r.fraud_reason)}\t${str(r.install_kind)}\t${int(r.revenue_micros)}\t${str(r.ip)}\t${str(r.ua)}\t${int(r.kafka_partition)}\t${int(r.kafka_offset)}\t${group}\n`;
+      out += `${str(r.app_id)}\t${str(r.event_id)}\t${r.ts}\t${r.received_at}\t${str(r.device_id)}\t${str(r.type)}\t${str(r.name)}\t${str(r.country)}\t${str(r.os)}\t${str(r.app_version)}\t${str(r.currency)}\t${str(r.error_type)}\t${str(r.error_message)}\t${str(r.fingerprint)}\t${str(r.channel)}\t${str(r.campaign_id)}\t${str(r.fraud_reason)}\t${str(r.install_kind)}\t${int(r.revenue_micros)}\t${str(r.ip)}\t${str(r.ua)}\t${int(r.kafka_partition)}\t${int(r.kafka_offset)}\t${group}\n`;
     }
   } catch (err) {
     if (err instanceof NotPortable) return undefined;
     throw err;
   }
-  return out.join('');
+  return out;
 }
 
 const structures = new WeakMap<ClickHouseClient, Promise<string>>();

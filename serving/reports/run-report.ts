@@ -78,9 +78,10 @@ export async function runReportJson(ch: ClickHouseClient, q: ReportQuery, maxRow
   const segments = reportSegments(q, covered);
   const keys = segments.map((s) => segmentKey(q, s, coverage));
   const parts: (SegmentRows | undefined)[] = keys.map((k) => (k === undefined ? undefined : cache.get(k)));
-  const first = parts.findIndex((p) => p === undefined);
-  if (first >= 0) {
-    const last = parts.length - 1 - [...parts].reverse().findIndex((p) => p === undefined);
+  const missing = parts.flatMap((p, i) => (p === undefined ? [i] : []));
+  if (missing.length > 0) {
+    const first = missing[0];
+    const last = missing[missing.length - 1];
     const span: ReportQuery = { ...q, loMs: segments[first].loMs, hiMs: segments[last].hiMs };
     const buckets = reportBuckets(span, covered);
     const { sql, params } = buildReportJsonSql(span, planSources(span, covered), maxRows, buckets);
@@ -90,14 +91,14 @@ export async function runReportJson(ch: ClickHouseClient, q: ReportQuery, maxRow
     const lines = text === '' ? [] : text.trimEnd().split('\n');
     if (lines.length > maxRows) throw tooMany(maxRows);
     const segmentOf = new Map(buckets.texts.map((t, i) => [t, segmentIndex(segments, buckets.starts[i] * 1000)]));
-    const fresh = new Map<number, string[]>();
+    const fresh: string[][] = segments.map(() => []);
     for (const line of lines) {
-      const i = segmentOf.get(line.slice(BUCKET_AT, line.indexOf('"', BUCKET_AT))) ?? -1;
-      if (i < 0) throw new Error(`report row outside its buckets: ${line.slice(0, 80)}`);
-      (fresh.get(i) ?? fresh.set(i, []).get(i)!).push(line);
+      const i = segmentOf.get(line.slice(BUCKET_AT, line.indexOf('"', BUCKET_AT)));
+      if (i === undefined) throw new Error(`report row outside its buckets: ${line.slice(0, 80)}`);
+      fresh[i].push(line);
     }
     for (let i = first; i <= last; i++) {
-      const rows = fresh.get(i) ?? [];
+      const rows = fresh[i];
       parts[i] = { json: Buffer.from(rows.join(','), 'utf8'), rows: rows.length };
       const key = keys[i];
       if (key !== undefined) cache.set(key, parts[i]!);
