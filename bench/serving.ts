@@ -14,16 +14,23 @@
  *    row against raw events, then sequential requests after a warm-up (latency), then
  *    `BENCH_CONCURRENCY` requests in flight (requests/s), each bounded by a count and by
  *    `BENCH_PHASE_SECONDS`. Real HTTP over loopback with the read key.
- *    The first request finds the report segment cache empty (`cold_ms`); later ones read the
- *    covered days from it and compute only the speed day. `REPORT_CACHE_MB=0` measures
- *    serving without the cache.
+ *    The first request finds the report segment cache empty (`cold_ms`); later ones read
+ *    every day from it, as the views do not change. `live_*`: the same requests with a new
+ *    speed part written before each (a row of another app on the speed day, as the speed layer
+ *    writes one per flush), so each computes the speed day again: a warm report under live
+ *    traffic. `REPORT_CACHE_MB=0` measures serving without the cache.
  * 3. Baseline: the equivalent GROUP BY over the raw MergeTree events table (ORDER BY app_id, ts)
  *    through the same ClickHouse client, sequential, same bounds. It skips HTTP and shaping,
  *    which favours the baseline.
  * 4. Where serving time goes: coverage read, the query in the engine alone (`FORMAT Null`), the
  *    query with its JSON parsed, rows read and uv states merged.
+ * 5. Floor: a bare node:http server in the serving process answering every GET with a body of
+ *    the report's size, requested the same way (`http_floor_*`): what delivering the bytes
+ *    alone costs over loopback here, below which no warm report can go.
  *
  * `speedup` = raw p99 / served p99 (both with uv); `speedup_p50` the same for medians.
+ * `BENCH_CPU_PROF=<dir>` starts the serving process with `--cpu-prof` (profile written at its
+ * exit; summarise with bench/support/cpu-profile-summary.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,6 +58,7 @@ interface Options {
   rawRequests: number;
   phaseSeconds: number;
   reportCacheMb: number;
+  cpuProfDir: string | undefined;
 }
 
 function options(env: NodeJS.ProcessEnv = process.env): Options {
@@ -77,6 +85,7 @@ function options(env: NodeJS.ProcessEnv = process.env): Options {
     rawRequests: int('BENCH_RAW_REQUESTS', 50),
     phaseSeconds: int('BENCH_PHASE_SECONDS', 30),
     reportCacheMb: int('REPORT_CACHE_MB', DEFAULT_REPORT_CACHE_MB, 0),
+    cpuProfDir: env.BENCH_CPU_PROF ? path.resolve(env.BENCH_CPU_PROF) : undefined,
   };
   if (o.days > 31) throw new Error('BENCH_DAYS must be at most 31 (MAX_REPORT_DAYS_HOURLY)');
   if (!o.metrics.includes('uv')) throw new Error('BENCH_METRICS must include uv (the run also measures the report without it)');
@@ -121,7 +130,9 @@ export async function runServingBench(): Promise<Record<string, unknown>> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    child = forkChild('serving', path.join(__dirname, 'support', 'serving-process.ts'));
+    child = forkChild('serving', path.join(__dirname, 'support', 'serving-process.ts'), {
+      execArgv: o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [],
+    });
     return await bench(o, tmp, child);
   } finally {
     await cleanup();
@@ -166,6 +177,30 @@ async function bench(o: Options, tmp: string, child: BenchChild): Promise<Record
     return res.body;
   };
 
+  /** Requests one after another, bounded by count and time; `before` each, untimed. */
+  const sequentialLatency = async (send: () => Promise<unknown>, before?: () => Promise<unknown>): Promise<LatencySummary> => {
+    const ms: number[] = [];
+    const t0 = performance.now();
+    while (ms.length < o.requests && (performance.now() - t0) / 1000 < o.phaseSeconds) {
+      await before?.();
+      const t1 = performance.now();
+      await send();
+      ms.push(performance.now() - t1);
+    }
+    return latencySummary(ms, performance.now() - t0);
+  };
+
+  /** Sequential GETs of a body of `bytes` from a bare node:http server in the serving process. */
+  const httpFloor = async (bytes: number): Promise<LatencySummary> => {
+    child.send({ type: 'floor', bytes });
+    const { url } = await child.next<ChildMessage & { url: string }>('floor-ready', 60_000);
+    const u = new URL(url);
+    for (let i = 0; i < o.warmup; i++) await get(agent, u, ready.readKey);
+    const floor = await sequentialLatency(() => get(agent, u, ready.readKey));
+    say(`http floor (bare node:http, ${(bytes / 1e6).toFixed(1)} MB body, same processes): ${fmtLat(floor)}`);
+    return floor;
+  };
+
   const measure = async (label: string, spec: ReportSpec) => {
     const u = urlOf(spec);
     // The first request finds the segment cache empty: every day is computed.
@@ -177,21 +212,18 @@ async function bench(o: Options, tmp: string, child: BenchChild): Promise<Record
     say(`${label}: ${checked.rows.toLocaleString('en-US')} rows (${(body.length / 1e6).toFixed(1)} MB), equal to the report computed from raw events; first request (cache empty) ${coldMs.toFixed(0)} ms`);
     for (let i = 0; i < o.warmup; i++) await request(u);
 
-    const seqMs: number[] = [];
     const cpu0 = cpuSeconds(child.pid);
-    let t0 = performance.now();
-    while (seqMs.length < o.requests && (performance.now() - t0) / 1000 < o.phaseSeconds) {
-      const t1 = performance.now();
-      await request(u);
-      seqMs.push(performance.now() - t1);
-    }
-    const sequential = latencySummary(seqMs, performance.now() - t0);
+    const sequential = await sequentialLatency(() => request(u));
     // CPU of the serving process per request: unlike latency, it does not grow with the load other work puts on the machine.
-    const cpuMs = ((cpuSeconds(child.pid) - cpu0) * 1000) / seqMs.length;
+    const cpuMs = ((cpuSeconds(child.pid) - cpu0) * 1000) / sequential.n;
+    const live = await sequentialLatency(
+      () => request(u),
+      () => (child.send({ type: 'speed-part' }), child.next('speed-part-written', 60_000)),
+    );
 
     const concMs: number[] = [];
     let started = 0;
-    t0 = performance.now();
+    const t0 = performance.now();
     const worker = async () => {
       while (started < o.concurrentRequests && (performance.now() - t0) / 1000 < o.phaseSeconds) {
         started++;
@@ -203,6 +235,7 @@ async function bench(o: Options, tmp: string, child: BenchChild): Promise<Record
     await Promise.all(Array.from({ length: o.concurrency }, worker));
     const concurrent = latencySummary(concMs, performance.now() - t0);
     say(`  sequential: ${fmtLat(sequential)}, serving CPU ${cpuMs.toFixed(0)} ms/request; ${o.concurrency} in flight: ${concurrent.rps.toFixed(2)} requests/s, ${fmtLat(concurrent)}`);
+    say(`  live (a new speed part before each request): ${fmtLat(live)}`);
 
     child.send({ type: 'breakdown', spec: spec as unknown as ChildMessage, rounds: 3 });
     const { type: _type, ...bd } = await child.next<ChildMessage & Record<string, number>>('breakdown-done', 3_600_000);
@@ -211,7 +244,7 @@ async function bench(o: Options, tmp: string, child: BenchChild): Promise<Record
         `with JSONCompact rows parsed ${bd.query_with_json_ms.toFixed(1)} ms (JSONEachRow ${bd.query_with_json_each_row_ms.toFixed(1)} ms); ${bd.view_rows_read.toLocaleString('en-US')} view rows read` +
         (bd.uv_entries_merged ? `, ${bd.uv_entries_merged.toLocaleString('en-US')} uv state entries merged` : ''),
     );
-    return { sequential, concurrent, cpuMs, coldMs, rows: checked.rows, bytes: body.length, breakdown: bd };
+    return { sequential, live, concurrent, cpuMs, coldMs, rows: checked.rows, bytes: body.length, breakdown: bd };
   };
 
   const raw = async (label: string, spec: ReportSpec) => {
@@ -223,6 +256,7 @@ async function bench(o: Options, tmp: string, child: BenchChild): Promise<Record
   };
 
   const served = await measure('served from views, with uv', withUv);
+  const floor = await httpFloor(served.bytes);
   const rawUv = await raw('raw events, with uv (client query, no HTTP)', withUv);
   const servedNoUv = await measure('served from views, without uv', noUv);
   const rawNoUv = await raw('raw events, without uv (client query, no HTTP)', noUv);
@@ -237,8 +271,14 @@ async function bench(o: Options, tmp: string, child: BenchChild): Promise<Record
     p50_ms: served.sequential.p50_ms,
     p99_ms: served.sequential.p99_ms,
     rps: served.concurrent.rps,
-    // The first request of the report, before the segment cache holds the covered days.
+    // The first request of the report, before the segment cache holds its days.
     cold_ms: r2(served.coldMs),
+    // Delivering a body of the same size from a bare node:http server: the least a warm report can take.
+    // A new speed part before each request: the speed day is computed again, as under live traffic.
+    live_p50_ms: served.live.p50_ms,
+    live_p99_ms: served.live.p99_ms,
+    http_floor_p50_ms: floor.p50_ms,
+    http_floor_p99_ms: floor.p99_ms,
     raw_p50_ms: rawUv.p50_ms,
     raw_p99_ms: rawUv.p99_ms,
     speedup: r2(speedup),
@@ -251,6 +291,7 @@ async function bench(o: Options, tmp: string, child: BenchChild): Promise<Record
     no_uv: {
       p50_ms: servedNoUv.sequential.p50_ms,
       p99_ms: servedNoUv.sequential.p99_ms,
+      live_p99_ms: servedNoUv.live.p99_ms,
       rps: servedNoUv.concurrent.rps,
       cold_ms: r2(servedNoUv.coldMs),
       raw_p50_ms: rawNoUv.p50_ms,

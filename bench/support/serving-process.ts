@@ -5,8 +5,14 @@
  * baseline runs here too, because embedded chDB binds its data directory to one process: it
  * goes through the same `@clickhouse/client` as serving.
  *
- * Protocol: init → ready; raw → raw-done; breakdown → breakdown-done; verify → verified; stop.
+ * Protocol: init → ready; raw → raw-done; breakdown → breakdown-done; verify → verified;
+ * speed-part → speed-part-written (one row of another app into `hourly_rt` on the last day: a
+ * new part, as a speed-layer flush writes, that changes no report of the bench app);
+ * floor → floor-ready (a bare HTTP server answering every GET with a body of the report's
+ * size, the least any server could take to deliver it); stop.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readCoverage } from '../../infra/clickhouse/coverage';
 import { buildReportSql } from '../../serving/reports/build-report-sql';
 import { planSources } from '../../serving/reports/merge-sources';
@@ -143,6 +149,32 @@ async function verify(spec: ReportSpec, served: ReportResponse): Promise<{ rows:
   return { rows: raw.length };
 }
 
+let speedParts = 0;
+async function writeSpeedPart(): Promise<void> {
+  const lastDay = init.data.startMs + (init.data.days - 1) * 86_400_000;
+  // A different row each time: hourly_rt deduplicates a repeated insert block.
+  await (srv as StandaloneServing).ch.command({
+    query: `INSERT INTO hourly_rt (app_id, hour, events) VALUES ('bench-other', toDateTime({at:UInt32}, 'UTC'), {n:UInt64})`,
+    query_params: { at: Math.floor(lastDay / 1000) + 3600, n: ++speedParts },
+  });
+}
+
+/**
+ * node:http with nothing else, in this process, answering every request with `bytes` bytes of
+ * JSON-like text in one buffer: what moving the report alone costs on this machine.
+ */
+async function startFloor(bytes: number): Promise<string> {
+  const body = Buffer.alloc(bytes, 'x');
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  floor = server;
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+let floor: http.Server | undefined;
+
 async function main(): Promise<void> {
   process.on('message', (m: { type: string } & Record<string, unknown>) => {
     void (async () => {
@@ -171,7 +203,16 @@ async function main(): Promise<void> {
         case 'verify':
           process.send?.({ type: 'verified', ...(await verify(m.spec as ReportSpec, m.served as ReportResponse)) });
           break;
+        case 'speed-part':
+          await writeSpeedPart();
+          process.send?.({ type: 'speed-part-written' });
+          break;
+        case 'floor':
+          process.send?.({ type: 'floor-ready', url: await startFloor(m.bytes as number) });
+          break;
         case 'stop':
+          floor?.close();
+          floor?.closeAllConnections();
           await srv?.stop();
           process.exit(0);
       }

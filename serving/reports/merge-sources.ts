@@ -39,23 +39,19 @@ export function bucketSource(startMs: number, granularity: Granularity, covered:
 
 /**
  * A run of a report's buckets that one cache entry holds: for hourly reports the hours of one
- * UTC day (clipped to the report), for daily reports one bucket. `batch` when every hour of it
- * comes from covered days, so its rows change only when a batch run replaces one of `days`.
+ * UTC day (clipped to the report), for daily reports one bucket. Its rows change only when
+ * the views of one of `days` do.
  */
 export interface ReportSegment {
   loMs: number;
   hiMs: number;
   /** UTC days its hours fall on, ascending. */
   days: string[];
-  batch: boolean;
 }
 
-export function reportSegments(q: { granularity: Granularity; loMs: number; hiMs: number }, covered: ReadonlySet<string>): ReportSegment[] {
+export function reportSegments(q: { granularity: Granularity; loMs: number; hiMs: number }): ReportSegment[] {
   const segments: ReportSegment[] = [];
-  const push = (loMs: number, hiMs: number) => {
-    const days = [...new Set([utcDay(loMs), utcDay(hiMs - 1)])];
-    segments.push({ loMs, hiMs, days, batch: days.every((d) => covered.has(d)) });
-  };
+  const push = (loMs: number, hiMs: number) => segments.push({ loMs, hiMs, days: [...new Set([utcDay(loMs), utcDay(hiMs - 1)])] });
   if (q.granularity === 'daily') {
     for (let t = q.loMs; t < q.hiMs; t += DAY_MS) push(t, t + DAY_MS);
   } else {

@@ -11,6 +11,7 @@ import { bucketSource, planSources, reportSegments, type ReportSegment } from '.
 import type { ReportQuery } from './parse-report-query';
 import type { ReportResponse } from './report-schemas';
 import { segmentKey, type SegmentCache, type SegmentRows } from './segment-cache';
+import { readSpeedVersions } from './speed-versions';
 import { DAY_MS, HOUR_MS, formatInstant, formatTz } from './report-time';
 import { shapeCompactReportRows } from './shape-report-rows';
 
@@ -67,17 +68,21 @@ function reportBuckets(q: ReportQuery, covered: ReadonlySet<string>): ReportBuck
 /**
  * The report as its JSON response body, equal to `JSON.stringify(await runReport(…))`
  * parsed, as UTF-8 chunks to send in order (a 20 MB report is not copied into one buffer):
- * ClickHouse writes the rows, Node only joins them. Batch-only segments (an hourly
- * report's covered UTC days, a daily report's covered buckets) come from `cache` when a
- * previous report rendered them under the same coverage; one query computes the span from the
- * first segment not cached to the last, and its batch segments are cached for the next report.
+ * ClickHouse writes the rows, Node only joins them. Segments (an hourly report's UTC days, a
+ * daily report's buckets) come from `cache` when a previous report rendered them from the same
+ * views (segment-cache.ts); one query computes the span from the first segment not cached to
+ * the last, and its segments are cached for the next report.
  */
 export async function runReportJson(ch: ClickHouseClient, q: ReportQuery, maxRows: number, cache: SegmentCache): Promise<Buffer[]> {
+  // Coverage, then the speed parts, then the query (see readSpeedVersions).
   const coverage = await readCoverage(ch);
   const covered = new Set(coverage.covered_days);
-  const segments = reportSegments(q, covered);
-  const keys = segments.map((s) => segmentKey(q, s, coverage));
-  const parts: (SegmentRows | undefined)[] = keys.map((k) => (k === undefined ? undefined : cache.get(k)));
+  const segments = reportSegments(q);
+  const speed = await readSpeedVersions(ch, [...new Set(segments.flatMap((s) => s.days))].filter((d) => !covered.has(d)));
+  // The prefix keeps a day's batch and speed versions apart.
+  const dayVersion = (d: string) => (covered.has(d) ? `batch ${coverage.versions.get(d)}` : `speed ${speed.get(d)}`);
+  const keys = segments.map((s) => segmentKey(q, s, dayVersion));
+  const parts: (SegmentRows | undefined)[] = keys.map((k) => cache.get(k));
   const missing = parts.flatMap((p, i) => (p === undefined ? [i] : []));
   if (missing.length > 0) {
     const first = missing[0];
@@ -100,8 +105,7 @@ export async function runReportJson(ch: ClickHouseClient, q: ReportQuery, maxRow
     for (let i = first; i <= last; i++) {
       const rows = fresh[i];
       parts[i] = { json: Buffer.from(rows.join(','), 'utf8'), rows: rows.length };
-      const key = keys[i];
-      if (key !== undefined) cache.set(key, parts[i]!);
+      cache.set(keys[i], parts[i]!);
     }
   }
   let n = 0;

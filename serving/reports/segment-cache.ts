@@ -1,14 +1,15 @@
 /**
- * Rendered rows of batch-only report segments (merge-sources.ts `reportSegments`), kept in
- * memory up to a byte budget (`REPORT_CACHE_MB`) and reused until a batch run replaces one of
- * the segment's days: batch views change only then, so a 30-day report re-reads only the days
- * the speed layer still answers, as Druid's historicals cache per-segment results of immutable
- * segments. The key holds everything the rows depend on: the query's shape, the segment's
- * range and the coverage version of each of its days.
+ * Rendered rows of report segments (merge-sources.ts `reportSegments`), kept in memory up to a
+ * byte budget (`REPORT_CACHE_MB`) and reused while the views of the segment's days stay as
+ * they were, as Druid's historicals cache per-segment results of immutable segments. The key
+ * holds everything the rows depend on: the query's shape, the segment's range and the version
+ * of each of its days: for a covered day the batch run that wrote it (batch views change only
+ * when a run replaces the day), for another day its speed parts (speed-versions.ts). So a
+ * warm 30-day report recomputes only the days whose views changed since: under live traffic
+ * the current day, at rest none.
  */
 import { LRUCache } from 'lru-cache';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Coverage } from '../../infra/clickhouse/coverage';
 import type { ReportSegment } from './merge-sources';
 import type { ReportQuery } from './parse-report-query';
 
@@ -57,11 +58,10 @@ export function createSegmentCache(maxBytes: number, registry?: Registry): Segme
 /** Memory of an entry: its rows, its key (two bytes per UTF-16 code unit) and some overhead. */
 const entryBytes = (v: SegmentRows, key: string) => v.json.length + 2 * key.length + 64;
 
-/** The cache key of a batch segment of `q`; undefined when part of it comes from speed views. */
-export function segmentKey(q: ReportQuery, s: ReportSegment, coverage: Pick<Coverage, 'versions'>): string | undefined {
-  if (!s.batch) return undefined;
+/** The cache key of segment `s` of `q`, given the version of each day's views (`dayVersion`). */
+export function segmentKey(q: ReportQuery, s: ReportSegment, dayVersion: (day: string) => string): string {
   const filters = Object.entries(q.filters)
     .map(([dim, values]) => [dim, [...values].sort()] as const)
     .sort(([a], [b]) => (a < b ? -1 : 1));
-  return JSON.stringify([q.appId, q.granularity, q.tzMin, s.loMs, s.hiMs, q.metrics, q.groupBy, filters, s.days.map((d) => coverage.versions.get(d))]);
+  return JSON.stringify([q.appId, q.granularity, q.tzMin, s.loMs, s.hiMs, q.metrics, q.groupBy, filters, s.days.map(dayVersion)]);
 }

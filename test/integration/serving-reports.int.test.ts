@@ -263,8 +263,8 @@ describe('reports', () => {
     expect(r.body.rows).toEqual([{ bucket: '2026-11-24T00:00:00+08:00', source: 'mixed', events: 3, uv: 2 }]);
   });
 
-  // Last: it changes the batch views of 2026-11-22 as a new run would.
-  it('serves covered days from the segment cache until a batch run replaces one of them, then the new views', async () => {
+  // Last: it changes the views of 2026-11-21 and 2026-11-22 as the speed layer and a new run would.
+  it('serves a day from the segment cache until its views change: new speed parts, a batch run replacing it', async () => {
     const cacheHits = async () => {
       const text = await (await fetch(`${srv.url}/metrics`)).text();
       return Number(/^weir_report_cache_lookups_total\{result="hit"\} (\d+)$/m.exec(text)?.[1] ?? 0);
@@ -273,10 +273,20 @@ describe('reports', () => {
     const expected = () => reference({ granularity: 'hourly', fromMs: T0, toMs: T0 + 5 * DAY, groupBy: ['channel'] });
     const first = await get(url);
     expect(first.body.rows).toEqual(expected());
-    const hits = await cacheHits();
+    let hits = await cacheHits();
     const again = await get(url);
     expect(again.body).toEqual(first.body);
-    expect(await cacheHits()).toBe(hits + COVERED.size); // one hit per covered day; the speed days are read again
+    expect(await cacheHits()).toBe(hits + 5); // every day: no view changed
+
+    // The speed layer writes a part for uncovered 2026-11-21: that day is read again, the others not.
+    const fresh: Ev = { side: 'rt', ms: Date.UTC(2026, 10, 21, 9, 10), device: 'fresh-1', type: 'launch', country: 'US', channel: 'fresh', name: '', install_kind: '', revenue_micros: 0 };
+    events.push(fresh);
+    await insert(srv.ch, [fresh], 'hourly_rt');
+    hits = await cacheHits();
+    const withFresh = await get(url);
+    expect(withFresh.body.rows).toEqual(expected());
+    expect(withFresh.body.rows.filter((x) => x.channel === 'fresh')).toEqual([expect.objectContaining({ bucket: '2026-11-21T09:00:00Z', source: 'speed', events: 1, uv: 1 })]);
+    expect(await cacheHits()).toBe(hits + 4);
 
     // A run replaces 2026-11-22's views (one late event more), then marks the day covered.
     const late: Ev = { side: 'batch', ms: Date.UTC(2026, 10, 22, 7, 30), device: 'late-1', type: 'launch', country: 'US', channel: 'late', name: '', install_kind: '', revenue_micros: 0 };

@@ -99,38 +99,42 @@ describe('batch, speed and mixed', () => {
 });
 
 describe('segments of the report cache', () => {
-  const covered = new Set(['2026-11-20', '2026-11-22', '2026-11-23']);
-  const versions = new Map([...covered].map((d) => [d, 'run-1@1'] as [string, string]));
+  const versions = new Map([['2026-11-20', 'batch run-1@1'], ['2026-11-21', 'speed 20261121_1_1_0']]);
+  const dayVersion = (d: string) => versions.get(d) ?? 'speed ';
 
-  it('cuts an hourly report into its UTC days, clipped to the report, batch only where the day is covered', () => {
+  it('cuts an hourly report into its UTC days, clipped to the report', () => {
     const q = parse('hourly', { from: '2026-11-20T05:00:00Z', to: '2026-11-22T03:30:00Z' });
-    expect(reportSegments(q, covered)).toEqual([
-      { loMs: utc('2026-11-20T05:00:00Z'), hiMs: utc('2026-11-21T00:00:00Z'), days: ['2026-11-20'], batch: true },
-      { loMs: utc('2026-11-21T00:00:00Z'), hiMs: utc('2026-11-22T00:00:00Z'), days: ['2026-11-21'], batch: false },
-      { loMs: utc('2026-11-22T00:00:00Z'), hiMs: utc('2026-11-22T04:00:00Z'), days: ['2026-11-22'], batch: true },
+    expect(reportSegments(q)).toEqual([
+      { loMs: utc('2026-11-20T05:00:00Z'), hiMs: utc('2026-11-21T00:00:00Z'), days: ['2026-11-20'] },
+      { loMs: utc('2026-11-21T00:00:00Z'), hiMs: utc('2026-11-22T00:00:00Z'), days: ['2026-11-21'] },
+      { loMs: utc('2026-11-22T00:00:00Z'), hiMs: utc('2026-11-22T04:00:00Z'), days: ['2026-11-22'] },
     ]);
   });
 
-  it('makes each daily bucket a segment, batch only when both UTC days it spans are covered', () => {
+  it('makes each daily bucket a segment of the UTC days it spans', () => {
     const q = parse('daily', { from: '2026-11-21', to: '2026-11-24', tz: '+08:00' });
-    expect(reportSegments(q, covered).map((s) => [s.days, s.batch])).toEqual([
-      [['2026-11-20', '2026-11-21'], false],
-      [['2026-11-21', '2026-11-22'], false],
-      [['2026-11-22', '2026-11-23'], true],
+    expect(reportSegments(q).map((s) => s.days)).toEqual([
+      ['2026-11-20', '2026-11-21'],
+      ['2026-11-21', '2026-11-22'],
+      ['2026-11-22', '2026-11-23'],
     ]);
-    expect(reportSegments(parse('daily', { from: '2026-11-22', to: '2026-11-24' }), covered).map((s) => s.days)).toEqual([['2026-11-22'], ['2026-11-23']]);
+    expect(reportSegments(parse('daily', { from: '2026-11-22', to: '2026-11-24' })).map((s) => s.days)).toEqual([['2026-11-22'], ['2026-11-23']]);
   });
 
-  it('keys a batch segment by the query, its range and its days\' coverage versions; speed segments have no key', () => {
+  it("keys a segment by the query, its range and its days' versions", () => {
     const q = parse('hourly', { from: '2026-11-20', to: '2026-11-22', group_by: 'country', 'filter.os': ['ios', 'android'] });
-    const [s20, s21] = reportSegments(q, covered);
-    const key = segmentKey(q, s20, { versions });
-    expect(segmentKey(q, s21, { versions })).toBeUndefined();
-    expect(segmentKey(parse('hourly', { from: '2026-11-20', to: '2026-11-22', group_by: 'country', 'filter.os': ['android', 'ios'] }), s20, { versions })).toBe(key);
-    expect(segmentKey(q, s20, { versions: new Map([['2026-11-20', 'run-2@2']]) })).not.toBe(key);
-    expect(segmentKey({ ...q, metrics: ['events'] }, s20, { versions })).not.toBe(key);
-    expect(segmentKey({ ...q, appId: 'other' }, s20, { versions })).not.toBe(key);
-    expect(segmentKey({ ...q, filters: {} }, s20, { versions })).not.toBe(key);
+    const [s20, s21] = reportSegments(q);
+    const key = segmentKey(q, s20, dayVersion);
+    expect(segmentKey(q, s21, dayVersion)).not.toBe(key);
+    expect(segmentKey(parse('hourly', { from: '2026-11-20', to: '2026-11-22', group_by: 'country', 'filter.os': ['android', 'ios'] }), s20, dayVersion)).toBe(key);
+    expect(segmentKey(q, s20, () => 'batch run-2@2')).not.toBe(key);
+    // A new speed part of the day changes the key of its segment only.
+    const newPart = (d: string) => (d === '2026-11-21' ? 'speed 20261121_1_1_0 20261121_2_2_0' : dayVersion(d));
+    expect(segmentKey(q, s21, newPart)).not.toBe(segmentKey(q, s21, dayVersion));
+    expect(segmentKey(q, s20, newPart)).toBe(key);
+    expect(segmentKey({ ...q, metrics: ['events'] }, s20, dayVersion)).not.toBe(key);
+    expect(segmentKey({ ...q, appId: 'other' }, s20, dayVersion)).not.toBe(key);
+    expect(segmentKey({ ...q, filters: {} }, s20, dayVersion)).not.toBe(key);
   });
 
   it('keeps rows up to its byte budget, least recently used out first; a budget of 0 keeps nothing', () => {
