@@ -2,10 +2,12 @@
  * The version of each UTC day's speed rows, so that report segments answered from `hourly_rt`
  * can be cached as exactly as the covered ones (segment-cache.ts). `hourly_rt` is partitioned
  * by `toDate(hour)` (migrations/002-views.sql), so a day's rows are the rows of the active
- * parts of its partition. Parts are immutable and a part's name never comes back once it is
- * merged, mutated or dropped (its block numbers only grow), so the sorted names change
- * whenever the day's rows do: an insert of the speed layer, a redo after a crash, a merge
- * (which changes nothing but costs one recomputation). A day with no part has version ''.
+ * parts of its partition. Parts are immutable, and a part's name does not come back once it is
+ * merged or mutated (block numbers only grow), so the sorted names change whenever the day's
+ * rows do: an insert of the speed layer, a redo after a crash, a merge (which changes no row
+ * but costs one recomputation). Each name carries its part's creation time, because after
+ * parts are dropped a restarted server counts blocks on from the highest left and could give a
+ * new part an old name. A day with no part has version ''.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { queryRows } from '../../infra/clickhouse/client';
@@ -23,7 +25,7 @@ export async function readSpeedVersions(ch: ClickHouseClient, days: readonly str
   if (days.length === 0) return versions;
   const rows = await queryRows<{ partition_id: string; parts: string }>(
     ch,
-    `SELECT partition_id, arrayStringConcat(arraySort(groupArray(name)), ' ') AS parts FROM system.parts
+    `SELECT partition_id, arrayStringConcat(arraySort(groupArray(concat(name, '@', toString(toUnixTimestamp(modification_time))))), ' ') AS parts FROM system.parts
      WHERE database = currentDatabase() AND table = 'hourly_rt' AND active AND partition_id IN {ids:Array(String)}
      GROUP BY partition_id`,
     { ids: days.map(partitionId) },

@@ -99,7 +99,7 @@ describe('batch, speed and mixed', () => {
 });
 
 describe('segments of the report cache', () => {
-  const versions = new Map([['2026-11-20', 'batch run-1@1'], ['2026-11-21', 'speed 20261121_1_1_0']]);
+  const versions = new Map([['2026-11-20', 'batch run-1@1'], ['2026-11-21', 'speed 20261121_1_1_0@1795600000']]);
   const dayVersion = (d: string) => versions.get(d) ?? 'speed ';
 
   it('cuts an hourly report into its UTC days, clipped to the report', () => {
@@ -129,7 +129,7 @@ describe('segments of the report cache', () => {
     expect(segmentKey(parse('hourly', { from: '2026-11-20', to: '2026-11-22', group_by: 'country', 'filter.os': ['android', 'ios'] }), s20, dayVersion)).toBe(key);
     expect(segmentKey(q, s20, () => 'batch run-2@2')).not.toBe(key);
     // A new speed part of the day changes the key of its segment only.
-    const newPart = (d: string) => (d === '2026-11-21' ? 'speed 20261121_1_1_0 20261121_2_2_0' : dayVersion(d));
+    const newPart = (d: string) => (d === '2026-11-21' ? 'speed 20261121_1_1_0@1795600000 20261121_2_2_0@1795600001' : dayVersion(d));
     expect(segmentKey(q, s21, newPart)).not.toBe(segmentKey(q, s21, dayVersion));
     expect(segmentKey(q, s20, newPart)).toBe(key);
     expect(segmentKey({ ...q, metrics: ['events'] }, s20, dayVersion)).not.toBe(key);
