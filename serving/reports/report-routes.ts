@@ -33,6 +33,8 @@ export function registerReportRoutes(router: Router, access: RequestHandler, dep
       // The body comes as JSON text (rows rendered by ClickHouse): the JSON res.json would send, without parsing and stringifying every row.
       const chunks = await runReportJson(deps.ch, q, deps.limits.maxReportRows, deps.cache);
       res.type('application/json').setHeader('Content-Length', chunks.reduce((n, c) => n + c.length, 0));
+      // Corked: the chunks leave in one writev rather than one write per day.
+      res.cork();
       for (const c of chunks) res.write(c);
       res.end();
     });
