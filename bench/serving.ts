@@ -273,10 +273,10 @@ async function bench(o: Options, tmp: string, child: BenchChild): Promise<Record
     rps: served.concurrent.rps,
     // The first request of the report, before the segment cache holds its days.
     cold_ms: r2(served.coldMs),
-    // Delivering a body of the same size from a bare node:http server: the least a warm report can take.
     // A new speed part before each request: the speed day is computed again, as under live traffic.
     live_p50_ms: served.live.p50_ms,
     live_p99_ms: served.live.p99_ms,
+    // Delivering a body of the same size from a bare node:http server: the least a warm report can take.
     http_floor_p50_ms: floor.p50_ms,
     http_floor_p99_ms: floor.p99_ms,
     raw_p50_ms: rawUv.p50_ms,

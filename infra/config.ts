@@ -73,7 +73,7 @@ export interface Config {
   };
   /** Origins allowed to call the read API from a browser ('*': any; empty: none). */
   corsOrigins: string[];
-  /** Memory for rendered rows of batch-only report segments (serving/reports/segment-cache.ts); 0: no cache. */
+  /** Memory for rendered report rows per day, kept while the day's views are unchanged (serving/reports/segment-cache.ts); 0: no cache. */
   reportCacheMb: number;
   logLevel: string;
 }

@@ -159,6 +159,7 @@ async function writeSpeedPart(): Promise<void> {
   });
 }
 
+let floor: http.Server | undefined;
 /**
  * node:http with nothing else, in this process, answering every request with `bytes` bytes of
  * JSON-like text in one buffer: what moving the report alone costs on this machine.
@@ -173,7 +174,6 @@ async function startFloor(bytes: number): Promise<string> {
   floor = server;
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
-let floor: http.Server | undefined;
 
 async function main(): Promise<void> {
   process.on('message', (m: { type: string } & Record<string, unknown>) => {
