@@ -71,6 +71,9 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     heartbeatInterval: 1000,
   });
   const producer: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
+  /** Each assigned partition's processor of the current join, restored or being restored. */
+  const restoring = new Map<number, Promise<PartitionProcessor>>();
+  /** The restored ones: what siblingsHold and withSiblingClicks see. */
   const processors = new Map<number, PartitionProcessor>();
   if (deps.stagingDir) await prepareStagingDir(deps.stagingDir);
   const groups = createGroupCommit({ ch: deps.ch, publish, onGroup: (n) => m.groupPartitions.observe(n), stagingDir: deps.stagingDir });
@@ -83,23 +86,30 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   let assignedAll = false;
   let partitionsAssigned = 0;
   let joins = 0;
+  /** Settles once the current join's topic metadata is known and its partitions restored (or failed to). */
+  let joinSettled: Promise<unknown> = Promise.resolve();
 
   await producer.connect();
   await admin.connect();
   await consumer.connect();
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    // Partitions may have moved: state is restored from what was written, on the next batch.
+    // Partitions may have moved: state is restored from what was written, for every assigned
+    // partition at once (a partition whose first batch comes later still holds its clicks for
+    // the others' probabilistic matches, see siblingsHold).
+    restoring.clear();
     processors.clear();
     assignedAll = false;
     const join = ++joins;
-    const mine = e.payload.memberAssignment[cfg.kafka.topics.events]?.length ?? 0;
-    partitionsAssigned = mine;
-    void admin
+    const assigned = e.payload.memberAssignment[cfg.kafka.topics.events] ?? [];
+    partitionsAssigned = assigned.length;
+    const metadata = admin
       .fetchTopicMetadata({ topics: [cfg.kafka.topics.events] })
       .then((md) => {
-        if (join === joins) assignedAll = mine > 0 && mine === md.topics[0]?.partitions.length;
+        if (join === joins) assignedAll = assigned.length > 0 && assigned.length === md.topics[0]?.partitions.length;
       })
       .catch((err: unknown) => log.warn({ err }, 'topic metadata unavailable: probabilistic matches query the written clicks'));
+    // A failed restore surfaces in its partition's eachBatch (which awaits the same promise).
+    joinSettled = Promise.allSettled([metadata, ...assigned.map((partition) => processorFor(partition))]);
     log.info({ assignment: e.payload.memberAssignment }, 'joined group');
   });
   consumer.on(consumer.events.CRASH, (e) => {
@@ -123,15 +133,30 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     return held === partitionsAssigned;
   }
 
-  async function processorFor(partition: number): Promise<PartitionProcessor> {
-    let p = processors.get(partition);
-    if (p) return p;
-    p = new PartitionProcessor(partition, rulesFor, maxLookbackMs);
-    const end = m.restoreSeconds.startTimer({ partition: String(partition) });
-    await p.restore(deps.ch);
-    end();
-    processors.set(partition, p);
-    return p;
+  /** The partition's processor of the current join, restored from ClickHouse once: at the join, or after a failed batch dropped it. */
+  function processorFor(partition: number): Promise<PartitionProcessor> {
+    let restored = restoring.get(partition);
+    if (restored) return restored;
+    const join = joins;
+    restored = (async () => {
+      const p = new PartitionProcessor(partition, rulesFor, maxLookbackMs);
+      const end = m.restoreSeconds.startTimer({ partition: String(partition) });
+      await p.restore(deps.ch);
+      end();
+      if (join === joins && restoring.get(partition) === restored) processors.set(partition, p);
+      return p;
+    })();
+    restoring.set(partition, restored);
+    restored.catch(() => {
+      if (restoring.get(partition) === restored) restoring.delete(partition);
+    });
+    return restored;
+  }
+
+  /** Forgets a partition's processor: the next batch restores it from what was written. */
+  function dropProcessor(partition: number): void {
+    restoring.delete(partition);
+    processors.delete(partition);
   }
 
   await consumer.run({
@@ -145,6 +170,10 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       try {
         const p = await processorFor(batch.partition);
+        // Until every partition of the join is restored, its clicks are neither in memory nor
+        // skippable (siblingsHold): the first batches wait for the restores, which the engine
+        // runs one at a time anyway.
+        await joinSettled;
         const now = Date.now();
         const written = await p.foreignClicksFor(deps.ch, batch.messages, (from) => siblingsHold(p, from), (result) => m.foreignLookups.inc({ result }));
         const foreign = withSiblingClicks(written, p, () => processors.values());
@@ -162,7 +191,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         // The processor has decided the batch (recent ids, clicks, installs) but it may not all
         // be written: a retry of the batch with that state would drop its events as duplicates.
         // Start the partition over from what ClickHouse holds.
-        processors.delete(batch.partition);
+        dropProcessor(batch.partition);
         // Kafka errors are retried by kafkajs (the batch is fetched again); anything else
         // would stop this consumer silently, so it takes the process down loudly instead.
         if ((err as { retriable?: boolean }).retriable || (err as Error).name?.startsWith('KafkaJS')) throw err;
