@@ -117,7 +117,7 @@ export async function runBatchBench(): Promise<Record<string, number | string>> 
       ch.client,
       `SELECT sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND table IN ('hourly_batch', 'attributions_batch')`,
     );
-    if (Number(n) !== events || Number(floor.events) !== events || stats.rows_read !== events) throw new Error(`read ${n} / ${stats.rows_read} rows, wrote ${events}`);
+    if (Number(n) !== events || Number(floor.events) !== events || stats.rows_read !== events) throw new Error(`scan, recompute and floor read ${n} / ${stats.rows_read} / ${floor.events} rows, wrote ${events}`);
 
     const result = {
       suite: 'batch',
