@@ -137,13 +137,13 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   function processorFor(partition: number): Promise<PartitionProcessor> {
     let restored = restoring.get(partition);
     if (restored) return restored;
-    const join = joins;
     restored = (async () => {
       const p = new PartitionProcessor(partition, rulesFor, maxLookbackMs);
       const end = m.restoreSeconds.startTimer({ partition: String(partition) });
       await p.restore(deps.ch);
       end();
-      if (join === joins && restoring.get(partition) === restored) processors.set(partition, p);
+      // Still this join's and not dropped meanwhile (a join clears `restoring`).
+      if (restoring.get(partition) === restored) processors.set(partition, p);
       return p;
     })();
     restoring.set(partition, restored);
