@@ -22,6 +22,7 @@ import { migrate } from '../infra/clickhouse/migrate';
 import { createObjectStore, sqlStringLiteral, tableFunctionSql } from '../infra/object-store/object-store';
 import { ARCHIVE_PREFIX, archiveKey, archiverStateKey } from '../schemas/archive-layout';
 import { clickhouseColumns } from '../schemas/event';
+import { fmt } from './support/format';
 
 const PARTITIONS = 6;
 const DAYS = ['2026-01-08', '2026-01-09', '2026-01-10'];
@@ -132,9 +133,9 @@ export async function runBatchBench(): Promise<Record<string, number | string>> 
       duplicates_dropped: stats.duplicates_dropped,
       input_files: stats.input_files,
     };
-    const perS = (x: number) => `${Math.round(x).toLocaleString('en-US')} events/s`;
+    const perS = (x: number) => `${fmt(x)} events/s`;
     process.stdout.write(
-      `recompute of ${events.toLocaleString('en-US')} events: ${perS(events / recomputeS)} (${round(recomputeS)} s); ` +
+      `recompute of ${fmt(events)} events: ${perS(events / recomputeS)} (${round(recomputeS)} s); ` +
         `scan baseline ${perS(events / scanS)}; floor (hourly grouping alone) ${perS(events / floorS)} (${round(floorS)} s); ` +
         `recompute / floor ${round(floorS / recomputeS)}\n`,
     );

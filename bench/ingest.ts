@@ -36,6 +36,7 @@ import { cpuSeconds, forkChild, type BenchChild, type ChildMessage } from './sup
 import { withCleanup, type OnCleanup } from './support/cleanup-stack';
 import { writeIngestData } from './support/ingest-data';
 import type { LoadClientReport } from './support/load-client';
+import { fmt } from './support/format';
 
 interface BenchOptions {
   events: number;
@@ -76,7 +77,6 @@ function options(env: NodeJS.ProcessEnv = process.env): BenchOptions {
 
 const APP_ID = 'bench';
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
 export async function runIngestBench(): Promise<Record<string, unknown>> {

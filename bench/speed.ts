@@ -32,6 +32,7 @@ import { topicNames } from '../schemas/topics';
 import { cpuSeconds, forkChild, type BenchChild, type ChildMessage } from './support/child';
 import { withCleanup, type OnCleanup } from './support/cleanup-stack';
 import { preloadTopic, produceSteady, storedEventStream } from './support/speed-data';
+import { fmt } from './support/format';
 
 interface BenchOptions {
   events: number;
@@ -66,7 +67,6 @@ function options(env: NodeJS.ProcessEnv = process.env): BenchOptions {
 
 const APP_ID = 'bench';
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
