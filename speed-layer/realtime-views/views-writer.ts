@@ -91,10 +91,15 @@ function rangesCondition(ranges: readonly OffsetRange[]): { sql: string; params:
 /** The plan of a group from its rows (the same answer as planOfWritten on the written rows). */
 export function planOfRows(rows: readonly PlannedRow[]): DayPlan[] {
   const days = new Map<string, DayPlan>();
+  let d: DayPlan | undefined;
   for (const r of rows) {
-    const day = r.ts.slice(0, 10); // chTime text: 'YYYY-MM-DD hh:mm:ss.mmm', as toDate(ts) in UTC
-    let d = days.get(day);
-    if (!d) days.set(day, (d = { day, clicks: false, errors: false }));
+    // chTime text: 'YYYY-MM-DD hh:mm:ss.mmm', whose date is toDate(ts) in UTC. Runs of rows
+    // share a day: the map is looked up only when it changes.
+    if (d === undefined || !r.ts.startsWith(d.day)) {
+      const day = r.ts.slice(0, 10);
+      d = days.get(day);
+      if (!d) days.set(day, (d = { day, clicks: false, errors: false }));
+    }
     if (r.type === 'click' && r.ip !== '' && r.ua !== '') d.clicks = true;
     else if (r.type === 'error') d.errors = true;
   }
