@@ -44,28 +44,19 @@ function int(n: number): string {
   return String(n);
 }
 
-export function eventsRtTsv(rows: readonly EventRtRow[], flushGroup: string): Buffer | undefined {
-  // A first guess of the body's size, grown when a line might not fit.
-  let buf = Buffer.allocUnsafe(Math.max(1024, rows.length * 512));
-  let end = 0;
+export function eventsRtTsv(rows: readonly EventRtRow[], flushGroup: string): string | undefined {
+  let out = '';
   try {
     const group = str(flushGroup);
     for (const r of rows) {
       // ts and received_at are chTime text (digits, dashes, colons, a space and a dot): no escaping.
-      const line = `${str(r.app_id)}\t${str(r.event_id)}\t${r.ts}\t${r.received_at}\t${str(r.device_id)}\t${str(r.type)}\t${str(r.name)}\t${str(r.country)}\t${str(r.os)}\t${str(r.app_version)}\t${str(r.currency)}\t${str(r.error_type)}\t${str(r.error_message)}\t${str(r.fingerprint)}\t${str(r.channel)}\t${str(r.campaign_id)}\t${str(r.fraud_reason)}\t${str(r.install_kind)}\t${int(r.revenue_micros)}\t${str(r.ip)}\t${str(r.ua)}\t${int(r.kafka_partition)}\t${int(r.kafka_offset)}\t${group}\n`;
-      // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-      if (buf.length - end < line.length * 3) {
-        const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, end + line.length * 3));
-        buf.copy(grown, 0, 0, end);
-        buf = grown;
-      }
-      end += buf.write(line, end);
+      out += `${str(r.app_id)}\t${str(r.event_id)}\t${r.ts}\t${r.received_at}\t${str(r.device_id)}\t${str(r.type)}\t${str(r.name)}\t${str(r.country)}\t${str(r.os)}\t${str(r.app_version)}\t${str(r.currency)}\t${str(r.error_type)}\t${str(r.error_message)}\t${str(r.fingerprint)}\t${str(r.channel)}\t${str(r.campaign_id)}\t${str(r.fraud_reason)}\t${str(r.install_kind)}\t${int(r.revenue_micros)}\t${str(r.ip)}\t${str(r.ua)}\t${int(r.kafka_partition)}\t${int(r.kafka_offset)}\t${group}\n`;
     }
   } catch (err) {
     if (err instanceof NotPortable) return undefined;
     throw err;
   }
-  return buf.subarray(0, end);
+  return out;
 }
 
 const structures = new WeakMap<ClickHouseClient, Promise<string>>();
@@ -96,7 +87,7 @@ function insertStructure(ch: ClickHouseClient): Promise<string> {
  * the insert squashes the whole file into one block (the group's rows become visible at once,
  * as with a client insert). The file is removed afterwards, also when the insert fails.
  */
-export async function insertEventsRtFile(ch: ClickHouseClient, dir: string, tsv: Buffer): Promise<void> {
+export async function insertEventsRtFile(ch: ClickHouseClient, dir: string, tsv: string): Promise<void> {
   const file = path.join(dir, `events-rt-${randomUUID()}.tsv`);
   await writeFile(file, tsv);
   try {

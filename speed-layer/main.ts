@@ -24,7 +24,6 @@ import { DAY_MS, type AppRules } from './attribution/attribution-state';
 import { createGroupCommit, type PartitionBatch } from './group-commit';
 import { PartitionProcessor, withSiblingClicks, type BatchOutcome } from './partition-processor';
 import { commitHint } from '../infra/kafka/commit-hint';
-import { sendInSlices } from '../infra/kafka/send-in-slices';
 
 export interface SpeedHandle {
   stop(): Promise<void>;
@@ -71,8 +70,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     sessionTimeout: 10_000,
     heartbeatInterval: 1000,
   });
-  // Decisions and dead letters are independent messages, sent a few slices at a time (sendInSlices).
-  const producer: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 5 });
+  const producer: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   /** Each assigned partition's processor of the current join, restored or being restored. */
   const restoring = new Map<number, Promise<PartitionProcessor>>();
   /** The restored ones: what siblingsHold and withSiblingClicks see. */
@@ -206,15 +204,15 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   async function publish(batches: readonly PartitionBatch[]): Promise<void> {
     const attributions = batches.flatMap((b) => b.out.attributions);
     if (attributions.length) {
-      await sendInSlices(
-        producer,
-        cfg.kafka.topics.attributions,
-        attributions.map((a) => ({ key: `${a.app_id}:${a.device_id}`, value: JSON.stringify({ ...a, source: 'speed' }) })),
-      );
+      await producer.send({
+        topic: cfg.kafka.topics.attributions,
+        acks: -1,
+        messages: attributions.map((a) => ({ key: `${a.app_id}:${a.device_id}`, value: JSON.stringify({ ...a, source: 'speed' }) })),
+      });
     }
     const undecodable = batches.flatMap((b) => b.out.undecodable.map((u) => ({ source: 'speed', partition: b.partition, offset: u.offset, reason: u.reason })));
     if (undecodable.length) {
-      await sendInSlices(producer, cfg.kafka.topics.dlq, undecodable.map((u) => ({ value: JSON.stringify(u) })));
+      await producer.send({ topic: cfg.kafka.topics.dlq, acks: -1, messages: undecodable.map((u) => ({ value: JSON.stringify(u) })) });
     }
   }
 
