@@ -141,7 +141,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
       if (role === 'speed') {
         const handle = ch as ClickHouseHandle;
         const stagingDir = handle.kind === 'embedded' ? path.join(cfg.dataDir, 'speed-staging') : undefined;
-        const speed = await startSpeedLayer(cfg, { kafka, ch: handle.client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer'), stagingDir });
+        const speed = await startSpeedLayer(cfg, { kafka, ch: handle.client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer'), stagingDir, concurrent: handle.concurrent });
         onStop('speed layer', speed.stop);
       }
       if (role === 'batch') {

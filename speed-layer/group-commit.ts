@@ -43,6 +43,8 @@ export interface GroupCommitDeps {
    * rows are then handed over as a file, about 4× cheaper than streamed through the client.
    */
   stagingDir?: string;
+  /** Clients that run statements side by side, for the view inserts (applyToViews). */
+  pool?: readonly ClickHouseClient[];
 }
 
 export interface GroupCommit {
@@ -99,7 +101,7 @@ async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatc
   }
   const rows = written.flatMap((b) => b.out.rows);
   await insertEventsRt(deps, rows, group);
-  await applyToViews(deps.ch, { tokenBase: tokenBase(group, ranges), ranges }, planOfRows(rows));
+  await applyToViews(deps.ch, { tokenBase: tokenBase(group, ranges), ranges }, planOfRows(rows), deps.pool);
   deps.onGroup?.(ranges.length);
 }
 

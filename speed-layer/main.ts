@@ -39,7 +39,15 @@ export interface SpeedDeps {
   onFatal: (err: Error) => void;
   /** With the embedded ClickHouse: where events_rt rows are staged as files for file() (see group-commit.ts). */
   stagingDir?: string;
+  /** `n` clients whose statements run side by side (ClickHouseHandle.concurrent), for the view inserts; without it, `ch` writes them one by one. */
+  concurrent?: (n: number) => ClickHouseClient[];
 }
+
+/**
+ * Clients writing a flush group's view inserts side by side: a group has two to four per
+ * event date (hourly_rt the largest), and the engine uses a core per statement.
+ */
+const VIEW_WRITERS = 3;
 
 /** Longest lookback the state keeps clicks for; apps with a longer one are capped (documented). */
 const MAX_LOOKBACK_DAYS = 30;
@@ -76,7 +84,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   /** The restored ones: what siblingsHold and withSiblingClicks see. */
   const processors = new Map<number, PartitionProcessor>();
   if (deps.stagingDir) await prepareStagingDir(deps.stagingDir);
-  const groups = createGroupCommit({ ch: deps.ch, publish, onGroup: (n) => m.groupPartitions.observe(n), stagingDir: deps.stagingDir });
+  const groups = createGroupCommit({ ch: deps.ch, publish, onGroup: (n) => m.groupPartitions.observe(n), stagingDir: deps.stagingDir, pool: deps.concurrent?.(VIEW_WRITERS) });
   let fatal = false;
   let stopping: Promise<void> | undefined;
 

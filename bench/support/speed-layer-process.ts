@@ -122,6 +122,7 @@ process.on('message', (m: { type: string }) => {
         onFatal: (err) => reportFatal(err),
         // As `weir start` runs it on the embedded engine.
         stagingDir: path.join(init.dataDir, 'speed-staging'),
+        concurrent: ch.concurrent,
       });
       tapFreshness();
       process.send?.({ type: 'started' });

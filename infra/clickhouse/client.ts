@@ -15,6 +15,13 @@ export interface ClickHouseHandle {
   client: ClickHouseClient;
   /** `embedded` (chDB) or `server`; the embedded engine reads local files with file(). */
   kind: 'embedded' | 'server';
+  /**
+   * `n` clients whose statements run at the same time as one another's. The embedded engine
+   * runs one statement at a time per connection, so it opens more connections to its data
+   * directory (kept, and closed with the handle); a server runs a client's requests at once,
+   * so there it is this client `n` times.
+   */
+  concurrent(n: number): ClickHouseClient[];
   close(): Promise<void>;
 }
 
@@ -33,15 +40,24 @@ export function createClickHouse(cfg: Pick<Config, 'clickhouse' | 'dataDir'>): C
       clickhouse_settings: settings,
       request_timeout: 300_000,
     });
-    return { client, kind: 'server', close: () => client.close() };
+    return { client, kind: 'server', concurrent: (n) => Array.from({ length: n }, () => client), close: () => client.close() };
   }
   const dir = path.join(cfg.dataDir, 'clickhouse');
   fs.mkdirSync(dir, { recursive: true });
   // chdb ships its own copy of the Connection types; the shapes are identical.
-  const connection = createChdbConnection({ path: dir }) as never;
-  const client = createClient({ connection });
+  const connect = () => createClient({ connection: createChdbConnection({ path: dir }) as never });
+  const client = connect();
+  const more: ClickHouseClient[] = [];
   let closed: Promise<void> | undefined;
-  return { client, kind: 'embedded', close: () => (closed ??= client.close()) };
+  return {
+    client,
+    kind: 'embedded',
+    concurrent: (n) => {
+      while (more.length < n) more.push(connect());
+      return more.slice(0, n);
+    },
+    close: () => (closed ??= Promise.all([client, ...more].map((c) => c.close())).then(() => undefined)),
+  };
 }
 
 /** Plain rows of a query; values only through `{name:Type}` parameters. */

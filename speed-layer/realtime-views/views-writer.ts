@@ -118,19 +118,47 @@ async function planOfWritten(ch: ClickHouseClient, ranges: readonly OffsetRange[
   return (await rs.json<{ day: string; clicks: number | boolean; errors: number | boolean }>()).map((r) => ({ day: r.day, clicks: Boolean(r.clicks), errors: Boolean(r.errors) }));
 }
 
-/** Applies a flush group's rows to the views, then moves each partition's progress past its range. `plan`: when the caller has the rows. */
-export async function applyToViews(ch: ClickHouseClient, write: ViewsWrite, plan?: DayPlan[]): Promise<void> {
+/**
+ * Applies a flush group's rows to the views, then moves each partition's progress past its
+ * range. `plan`: when the caller has the rows. `pool`: clients whose statements run at the
+ * same time (see ClickHouseHandle.concurrent); the view inserts are independent of one another
+ * (each its own token), so they are spread over it.
+ */
+export async function applyToViews(ch: ClickHouseClient, write: ViewsWrite, plan?: DayPlan[], pool: readonly ClickHouseClient[] = [ch]): Promise<void> {
   const where = rangesCondition(write.ranges);
+  const statements: { query: string; query_params: Record<string, unknown> }[] = [];
   for (const d of plan ?? (await planOfWritten(ch, write.ranges))) {
     for (const [view, insert] of Object.entries(VIEW_INSERTS)) {
       if ((view === 'clicks_by_ip_ua_rt' && !d.clicks) || (view === 'errors_rt' && !d.errors)) continue;
-      await ch.command({
-        query: insert(`${where.sql} AND toDate(ts) = {day:Date}`),
-        query_params: { ...where.params, day: d.day, token: `${view}:${write.tokenBase}:${d.day}` },
-      });
+      statements.push(inlined(insert(`${where.sql} AND toDate(ts) = {day:Date}`), { ...where.params, day: d.day, token: `${view}:${write.tokenBase}:${d.day}` }));
     }
   }
+  let next = 0;
+  await Promise.all(
+    pool.slice(0, statements.length).map(async (client) => {
+      while (next < statements.length) await client.command(statements[next++]);
+    }),
+  );
   await ch.insert({ table: 'speed_progress', values: write.ranges.map((r) => ({ kafka_partition: r.partition, views_through: r.last })), format: 'JSONEachRow' });
+}
+
+/**
+ * The statement with its parameters written into the SQL when every one is an offset, a
+ * partition, a plain date or a token of our own making (checked here, so nothing else can be
+ * written in): chDB runs parameterised statements one at a time across the process, plain ones
+ * side by side. Any other value stays a query parameter.
+ */
+export function inlined(query: string, params: Record<string, unknown>): { query: string; query_params: Record<string, unknown> } {
+  let plain = true;
+  const sql = query.replace(/\{(\w+):(\w+)\}/g, (placeholder, name: string, type: string) => {
+    const v = params[name];
+    if ((type === 'UInt16' || type === 'UInt64') && Number.isSafeInteger(v) && (v as number) >= 0) return String(v);
+    if (type === 'Date' && typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return `toDate('${v}')`;
+    if (type === 'String' && typeof v === 'string' && /^[\w:.-]*$/.test(v)) return `'${v}'`;
+    plain = false;
+    return placeholder;
+  });
+  return plain ? { query: sql, query_params: {} } : { query, query_params: params };
 }
 
 /** The last offset applied to the views, per the progress table (-1: none). */

@@ -39,7 +39,8 @@ async function writeOneGroup(): Promise<number> {
   const events = storedEvents(11, 2000);
   const half = Math.floor(events.length / 2);
   const messages = (list: typeof events): KafkaMessage[] => list.map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as KafkaMessage);
-  const groups = createGroupCommit({ ch: handle.client, publish: async () => {} });
+  // The view inserts side by side, as `weir start` writes them; the redo writes them one by one.
+  const groups = createGroupCommit({ ch: handle.client, publish: async () => {}, pool: handle.concurrent(3) });
   const batches = [processor(0), processor(1)].map((p, i) => ({ partition: p.partition, first: p.viewsFrom, out: p.process(messages(i === 0 ? events.slice(0, half) : events.slice(half)), Date.now()) }));
   await Promise.all(batches.map((b) => groups.submit(b)));
   const groupsWritten = await queryRows<{ n: string }>(handle.client, 'SELECT count() AS n FROM speed_flush_groups');
