@@ -133,12 +133,22 @@ export async function applyToViews(ch: ClickHouseClient, write: ViewsWrite, plan
       statements.push(inlined(insert(`${where.sql} AND toDate(ts) = {day:Date}`), { ...where.params, day: d.day, token: `${view}:${write.tokenBase}:${d.day}` }));
     }
   }
+  // After a failure no further statement starts, and the group fails once the running ones
+  // have ended (its redo then finds nothing of this attempt still being written).
   let next = 0;
+  let failed: { err: unknown } | undefined;
   await Promise.all(
     pool.slice(0, statements.length).map(async (client) => {
-      while (next < statements.length) await client.command(statements[next++]);
+      while (!failed && next < statements.length) {
+        try {
+          await client.command(statements[next++]);
+        } catch (err) {
+          failed ??= { err };
+        }
+      }
     }),
   );
+  if (failed) throw failed.err;
   await ch.insert({ table: 'speed_progress', values: write.ranges.map((r) => ({ kafka_partition: r.partition, views_through: r.last })), format: 'JSONEachRow' });
 }
 

@@ -5,7 +5,7 @@
  * sends of a group are not what this is about, so `publish` does nothing here.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { createClickHouse, queryRows, type ClickHouseHandle } from '../../infra/clickhouse/client';
+import { createClickHouse, queryRows, type ClickHouseClient, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
 import { CidrSet } from '../../schemas/cidr';
 import { DAY_MS } from '../../speed-layer/attribution/attribution-state';
@@ -34,13 +34,16 @@ afterEach(async () => {
   removeScratchDir(dir);
 });
 
-/** Two partitions' batches of generated events (over two days), written as one group. */
-async function writeOneGroup(): Promise<number> {
+/**
+ * Two partitions' batches of generated events (over two days), written as one group. `pool`:
+ * the clients of its view inserts.
+ */
+async function writeOneGroup(pool: readonly ClickHouseClient[] = handle.concurrent(3)): Promise<number> {
   const events = storedEvents(11, 2000);
   const half = Math.floor(events.length / 2);
   const messages = (list: typeof events): KafkaMessage[] => list.map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as KafkaMessage);
   // The view inserts side by side, as `weir start` writes them; the redo writes them one by one.
-  const groups = createGroupCommit({ ch: handle.client, publish: async () => {}, pool: handle.concurrent(3) });
+  const groups = createGroupCommit({ ch: handle.client, publish: async () => {}, pool });
   const batches = [processor(0), processor(1)].map((p, i) => ({ partition: p.partition, first: p.viewsFrom, out: p.process(messages(i === 0 ? events.slice(0, half) : events.slice(half)), Date.now()) }));
   await Promise.all(batches.map((b) => groups.submit(b)));
   const groupsWritten = await queryRows<{ n: string }>(handle.client, 'SELECT count() AS n FROM speed_flush_groups');
@@ -88,5 +91,29 @@ it('counts a group once when the views got it but the progress did not', async (
   await handle.client.command({ query: 'TRUNCATE TABLE speed_progress' });
   await restore(0);
   await restore(1);
+  expect(await viewTotals()).toEqual(complete);
+});
+
+it('fails a group whose view insert fails (the others side by side), and restoring applies it whole', async () => {
+  await writeOneGroup();
+  const complete = await viewTotals();
+  for (const t of ['events_rt', 'speed_flush_groups', 'hourly_rt', 'realtime_rt', 'errors_rt', 'clicks_by_ip_ua_rt', 'speed_progress']) await handle.client.command({ query: `TRUNCATE TABLE ${t}` });
+
+  // One client of the pool refuses its first realtime_rt insert.
+  const [a, b, c] = handle.concurrent(3);
+  let refused = 0;
+  const failing = new Proxy(a, {
+    get(target, prop, receiver) {
+      if (prop !== 'command') return Reflect.get(target, prop, receiver);
+      return (params: { query: string }) => {
+        if (params.query.includes('INSERT INTO realtime_rt') && refused++ === 0) return Promise.reject(new Error('refused'));
+        return target.command(params as never);
+      };
+    },
+  });
+  await expect(writeOneGroup([failing, b, c])).rejects.toThrow('refused');
+  // The rows are written, the progress did not move: restoring applies the group to every view.
+  expect(await queryRows(handle.client, 'SELECT * FROM speed_progress')).toEqual([]);
+  await restore(0);
   expect(await viewTotals()).toEqual(complete);
 });
