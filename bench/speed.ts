@@ -9,6 +9,9 @@
  *    collector does) produced in sends of `BENCH_SEND` messages.
  * 3. Timed over the same topic, each in its own process and consumer group:
  *    - baseline: a bare kafkajs consumer doing no work, until it has seen every message;
+ *    - floor: the same consumer decoding every message and writing every event with its
+ *      offset to events_rt as the speed layer does (no state, views or sends): what any speed
+ *      layer that decides in JS and resumes from what it wrote does before its own work;
  *    - speed layer: `startSpeedLayer` on a fresh embedded chDB (migrations applied before
  *      timing), from the start call until every partition is committed to the end;
  *    - Kappa peer: the Kafka table engine + a materialized view into an hourly
@@ -146,22 +149,28 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   speedChild.send({ type: 'init', brokers: broker.brokers, prefix, partitions: o.partitions, dataDir: path.join(tmp, 'speed'), groupId: speedGroup });
   await speedChild.next('ready', 120_000);
 
-  // --- (2) baseline: a bare consumer
-  const baseline = await (async () => {
-    const child = forkChild('baseline consumer', path.join(__dirname, 'support', 'speed-baseline-consumer.ts'));
+  // --- (2) baseline: a bare consumer; the floor: the same consumer decoding and writing every event
+  const consume = async (name: string, group: string, floorDataDir?: string) => {
+    const child = forkChild(name, path.join(__dirname, 'support', 'speed-baseline-consumer.ts'));
     try {
-      child.send({ type: 'init', brokers: broker.brokers, topic: topics.events, groupId: `${prefix}baseline`, expected: n });
-      await child.next('ready');
+      child.send({ type: 'init', brokers: broker.brokers, topic: topics.events, groupId: `${prefix}${group}`, expected: n, floorDataDir });
+      await child.next('ready', 120_000);
       const cpu0 = cpuSeconds(child.pid);
       child.send({ type: 'go' });
       const done = await child.next<ChildMessage & { messages: number; ms: number }>('done', o.timeoutS * 1000);
       const cpu = cpuSeconds(child.pid) - cpu0;
-      return { eventsPerS: rate(done.ms), ms: done.ms, cpuUsPerEvent: (cpu / n) * 1e6 };
+      return { eventsPerS: rate(done.ms), ms: done.ms, cpuUsPerEvent: (cpu / n) * 1e6, cpuPct: (cpu / (done.ms / 1000)) * 100 };
     } finally {
       await stopChild(child, 10_000);
     }
-  })();
+  };
+  const baseline = await consume('baseline consumer', 'baseline');
   say(`baseline (bare kafkajs consumer): ${fmt(baseline.eventsPerS)} events/s (${(baseline.ms / 1000).toFixed(2)} s, ${baseline.cpuUsPerEvent.toFixed(1)} CPU-µs/event)`);
+  const floor = await consume('floor consumer', 'floor', path.join(tmp, 'floor'));
+  say(
+    `floor (decode every event, write it with its offset to events_rt; no state, views or sends): ${fmt(floor.eventsPerS)} events/s ` +
+      `(${(floor.ms / 1000).toFixed(2)} s, ${floor.cpuUsPerEvent.toFixed(1)} CPU-µs/event, process at ${floor.cpuPct.toFixed(0)} % of a core)`,
+  );
 
   // --- (1) the speed layer
   const speed = await (async () => {
@@ -237,7 +246,8 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
 
   const ratioPeer = speed.eventsPerS / peer.eventsPerS;
   const ratioBaseline = speed.eventsPerS / baseline.eventsPerS;
-  say(`ratio speed layer / Kappa peer: ${ratioPeer.toFixed(2)}; / bare consumer: ${ratioBaseline.toFixed(2)}`);
+  const ratioFloor = speed.eventsPerS / floor.eventsPerS;
+  say(`ratio speed layer / Kappa peer: ${ratioPeer.toFixed(2)}; / bare consumer: ${ratioBaseline.toFixed(2)}; / floor: ${ratioFloor.toFixed(2)}`);
   return {
     suite: 'speed',
     events_per_s: round(speed.eventsPerS),
@@ -249,11 +259,13 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     ratio_vs_baseline: round(ratioBaseline, 3),
     freshness_hist_p50_ms: round(fresh.histP50),
     freshness_hist_p99_ms: round(fresh.histP99),
+    floor_events_per_s: round(floor.eventsPerS),
+    ratio_vs_floor: round(ratioFloor, 3),
     freshness_rate_events_per_s: round(fresh.rateAchieved),
     events: n,
     partitions: o.partitions,
     cpus: os.cpus().length,
     // CPU time per event does not depend on how busy the machine is, unlike events/s.
-    cpu_us_per_event: { speed: round(speed.cpuUsPerEvent, 1), baseline: round(baseline.cpuUsPerEvent, 1), peer: round(peer.cpuUsPerEvent, 1) },
+    cpu_us_per_event: { speed: round(speed.cpuUsPerEvent, 1), baseline: round(baseline.cpuUsPerEvent, 1), peer: round(peer.cpuUsPerEvent, 1), floor: round(floor.cpuUsPerEvent, 1) },
   };
 }

@@ -97,6 +97,17 @@ export function forkChild(name: string, script: string, opts: { env?: NodeJS.Pro
   return child;
 }
 
+/**
+ * Drives a bench child: each command from the parent goes to `handle` (a failure is reported
+ * to the parent and ends the child), and the child stops when the parent goes away
+ * (`stop(1)`) or on SIGTERM (`stop(0)`).
+ */
+export function serveCommands(handle: (m: { type: string }) => Promise<void>, stop: (code: number) => Promise<never>): void {
+  process.on('message', (m) => void handle(m as { type: string }).catch(reportFatal));
+  process.once('disconnect', () => void stop(1));
+  process.once('SIGTERM', () => void stop(0));
+}
+
 /** In a child: report an uncaught failure to the parent and exit. */
 export function reportFatal(err: unknown): never {
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);

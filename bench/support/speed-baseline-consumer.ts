@@ -1,13 +1,28 @@
 /**
- * The baseline of the speed bench: a bare kafkajs consumer in a fresh group that does no
- * work, with the speed layer's fetch settings, reading the preloaded topic to its end.
- * Done when it has seen `expected` messages (counted in the child, no polling).
+ * The speed bench's two consumers without the speed layer, both in a fresh group with the
+ * speed layer's fetch settings, reading the preloaded topic to its end:
+ * - the baseline: a bare kafkajs consumer that does no work;
+ * - the floor (`floorDataDir` set): what every speed layer of this design does before any of
+ *   its own work. It decodes every message (decodeStoredEvent, as the speed layer must, to
+ *   deduplicate and attribute in JS) and writes every event with its partition and offset to
+ *   `events_rt` as the speed layer does (one TabSeparated file per fetch, read with file()), so
+ *   that a resume position could be read back. No deduplication, attribution, derived
+ *   dimensions from state, views or Kafka sends.
+ * Done when it has seen (the floor: written) `expected` messages, counted in the child.
  *
  * Protocol: init → ready, go → done { messages, ms }, stop (exit).
  */
-import type { Consumer } from 'kafkajs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Batch, Consumer } from 'kafkajs';
+import { createClickHouse, type ClickHouseHandle } from '../../infra/clickhouse/client';
+import { migrate } from '../../infra/clickhouse/migrate';
 import { createKafka } from '../../infra/kafka/local-broker';
-import { reportFatal } from './child';
+import { decodeStoredEvent } from '../../schemas/decode-stored-event';
+import { eventsRtTsv, insertEventsRtFile } from '../../speed-layer/events-rt-tsv';
+import { eventRow, type EventRtRow } from '../../speed-layer/partition-processor';
+import { deriveDimensions } from '../../speed-layer/realtime-views/derive-dimensions';
+import { serveCommands } from './child';
 
 interface Init {
   type: 'init';
@@ -15,48 +30,86 @@ interface Init {
   topic: string;
   groupId: string;
   expected: number;
+  /** The floor's embedded ClickHouse; unset for the bare baseline. */
+  floorDataDir?: string;
 }
 
 let init: Init;
+let ch: ClickHouseHandle | undefined;
 let consumer: Consumer | undefined;
 
 async function stop(code: number): Promise<never> {
   await consumer?.disconnect().catch(() => undefined);
+  await ch?.close().catch(() => undefined);
   process.exit(code);
 }
 
-process.on('message', (m: { type: string }) => {
-  void (async () => {
-    if (m.type === 'init') {
-      init = m as Init;
-      process.send?.({ type: 'ready' });
-    } else if (m.type === 'go') {
-      const t0 = performance.now();
-      // The same fetch settings as startSpeedLayer, so the difference is the work.
-      consumer = createKafka(init.brokers, 'weir-bench-baseline').consumer({
-        groupId: init.groupId,
-        maxWaitTimeInMs: 100,
-        maxBytesPerPartition: 4 * 1024 * 1024,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1000,
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topic: init.topic, fromBeginning: true });
-      let seen = 0;
-      let reported = false;
-      await consumer.run({
-        eachBatch: async ({ batch }) => {
-          seen += batch.messages.length;
-          if (!reported && seen >= init.expected) {
-            reported = true;
-            process.send?.({ type: 'done', messages: seen, ms: performance.now() - t0 });
-          }
-        },
-      });
-    } else if (m.type === 'stop') {
-      await stop(0);
+/** The floor's work on a batch: decode, then write with the batches of the same fetch as one insert. */
+function floorWriter(handle: ClickHouseHandle, staging: string): (batch: Batch) => Promise<number> {
+  let pending: { rows: EventRtRow[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  const flush = async () => {
+    const group = pending;
+    pending = [];
+    try {
+      const tsv = eventsRtTsv(group.flatMap((g) => g.rows), '');
+      if (tsv === undefined) throw new Error('a row the TabSeparated body cannot carry');
+      await insertEventsRtFile(handle.client, staging, tsv);
+      for (const g of group) g.resolve();
+    } catch (err) {
+      for (const g of group) g.reject(err);
     }
-  })().catch(reportFatal);
-});
-process.once('disconnect', () => void stop(1));
-process.once('SIGTERM', () => void stop(0));
+  };
+  return async (batch) => {
+    const rows: EventRtRow[] = [];
+    for (const msg of batch.messages) {
+      const e = decodeStoredEvent(msg.value);
+      if (typeof e !== 'string') rows.push(eventRow(e, deriveDimensions(e, undefined, undefined), batch.partition, Number(msg.offset)));
+    }
+    await new Promise<void>((resolve, reject) => {
+      if (pending.push({ rows, resolve, reject }) === 1) setImmediate(() => void flush());
+    });
+    return rows.length;
+  };
+}
+
+serveCommands(async (m) => {
+  if (m.type === 'init') {
+    init = m as Init;
+    if (init.floorDataDir) {
+      ch = createClickHouse({ clickhouse: { url: undefined, database: 'default' }, dataDir: init.floorDataDir });
+      await migrate(ch.client);
+      await mkdir(path.join(init.floorDataDir, 'staging'), { recursive: true });
+    }
+    process.send?.({ type: 'ready' });
+  } else if (m.type === 'go') {
+    const work = ch && init.floorDataDir ? floorWriter(ch, path.join(init.floorDataDir, 'staging')) : async (batch: Batch) => batch.messages.length;
+    const t0 = performance.now();
+    // The same fetch settings as startSpeedLayer, so the difference is the work.
+    consumer = createKafka(init.brokers, 'weir-bench-baseline').consumer({
+      groupId: init.groupId,
+      maxWaitTimeInMs: 100,
+      maxBytes: 64 * 1024 * 1024,
+      maxBytesPerPartition: 16 * 1024 * 1024,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: init.topic, fromBeginning: true });
+    let seen = 0;
+    let reported = false;
+    await consumer.run({
+      partitionsConsumedConcurrently: 64,
+      eachBatch: async ({ batch }) => {
+        // Not `seen += await …`: that reads `seen` before the await, and batches run concurrently.
+        const counted = await work(batch);
+        seen += counted;
+        if (!reported && seen >= init.expected) {
+          reported = true;
+          process.send?.({ type: 'done', messages: seen, ms: performance.now() - t0 });
+        }
+      },
+    });
+  } else if (m.type === 'stop') {
+    await stop(0);
+  }
+}, stop);

@@ -12,7 +12,7 @@
  * Protocol: init → ready, go → done { events, ms }, stop (exit).
  */
 import { createClickHouse, type ClickHouseHandle } from '../../infra/clickhouse/client';
-import { reportFatal } from './child';
+import { serveCommands } from './child';
 
 interface Init {
   type: 'init';
@@ -78,29 +78,25 @@ async function stop(code: number): Promise<never> {
   process.exit(code);
 }
 
-process.on('message', (m: { type: string }) => {
-  void (async () => {
-    if (m.type === 'init') {
-      init = m as Init;
-      ch = createClickHouse({ clickhouse: { url: undefined, database: 'default' }, dataDir: init.dataDir });
-      await ch.client.command({ query: createTarget });
-      await ch.client.command({ query: createKafkaTable(init) });
-      process.send?.({ type: 'ready' });
-    } else if (m.type === 'go') {
-      const t0 = performance.now();
-      await ch!.client.command({ query: createView });
-      let n = 0;
-      for (;;) {
-        n = await counted();
-        if (n >= init.expected) break;
-        if (performance.now() - t0 > init.timeoutMs) throw new Error(`the Kafka engine counted ${n} of ${init.expected} events in ${init.timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      process.send?.({ type: 'done', events: n, ms: performance.now() - t0 });
-    } else if (m.type === 'stop') {
-      await stop(0);
+serveCommands(async (m) => {
+  if (m.type === 'init') {
+    init = m as Init;
+    ch = createClickHouse({ clickhouse: { url: undefined, database: 'default' }, dataDir: init.dataDir });
+    await ch.client.command({ query: createTarget });
+    await ch.client.command({ query: createKafkaTable(init) });
+    process.send?.({ type: 'ready' });
+  } else if (m.type === 'go') {
+    const t0 = performance.now();
+    await ch!.client.command({ query: createView });
+    let n = 0;
+    for (;;) {
+      n = await counted();
+      if (n >= init.expected) break;
+      if (performance.now() - t0 > init.timeoutMs) throw new Error(`the Kafka engine counted ${n} of ${init.expected} events in ${init.timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
     }
-  })().catch(reportFatal);
-});
-process.once('disconnect', () => void stop(1));
-process.once('SIGTERM', () => void stop(0));
+    process.send?.({ type: 'done', events: n, ms: performance.now() - t0 });
+  } else if (m.type === 'stop') {
+    await stop(0);
+  }
+}, stop);

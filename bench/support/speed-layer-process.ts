@@ -22,7 +22,7 @@ import { createKafka } from '../../infra/kafka/local-broker';
 import { createLogger } from '../../infra/logger';
 import { topicNames } from '../../schemas/topics';
 import { startSpeedLayer, type SpeedHandle } from '../../speed-layer/main';
-import { reportFatal } from './child';
+import { reportFatal, serveCommands } from './child';
 
 export interface SpeedLayerInit {
   type: 'init';
@@ -97,56 +97,52 @@ async function stop(code: number): Promise<never> {
   process.exit(code);
 }
 
-process.on('message', (m: { type: string }) => {
-  void (async () => {
-    if (m.type === 'init') {
-      init = m as SpeedLayerInit;
-      ch = createClickHouse({ clickhouse: { url: undefined, database: 'default' }, dataDir: init.dataDir });
-      await migrate(ch.client);
-      apps = createAppRegistry(ch.client, { defaultLookbackDays: 7 });
-      process.send?.({ type: 'ready', pid: process.pid });
-    } else if (m.type === 'go') {
-      const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
-      const cfg = {
-        kafka: { brokers: init.brokers, eventsPartitions: init.partitions, topics: topicNames(init.prefix) },
-        ipBlocklist: [],
-        lookbackDays: 7,
-        groupId: init.groupId,
-      };
-      speed = await startSpeedLayer(cfg, {
-        kafka: createKafka(init.brokers, 'weir-bench-speed'),
-        ch: ch.client,
-        apps,
-        registry,
-        log,
-        onFatal: (err) => reportFatal(err),
-        // As `weir start` runs it on the embedded engine.
-        stagingDir: path.join(init.dataDir, 'speed-staging'),
-        concurrent: ch.concurrent,
-      });
-      tapFreshness();
-      process.send?.({ type: 'started' });
-    } else if (m.type === 'fresh-start') {
-      delays = [];
-      freshSince = await bucketCounts('weir_speed_freshness_seconds');
-      process.send?.({ type: 'fresh-started' });
-    } else if (m.type === 'fresh-report') {
-      const d = (delays ?? []).sort((a, b) => a - b);
-      delays = undefined;
-      const hq = async (q: number) => (await histogramQuantile('weir_speed_freshness_seconds', q, freshSince)) * 1000;
-      process.send?.({
-        type: 'fresh',
-        rows: d.length,
-        p50: quantile(d, 0.5),
-        p99: quantile(d, 0.99),
-        max: d.at(-1) ?? Number.NaN,
-        histP50: await hq(0.5),
-        histP99: await hq(0.99),
-      });
-    } else if (m.type === 'stop') {
-      await stop(0);
-    }
-  })().catch(reportFatal);
-});
-process.once('disconnect', () => void stop(1)); // the bench died
-process.once('SIGTERM', () => void stop(0));
+serveCommands(async (m) => {
+  if (m.type === 'init') {
+    init = m as SpeedLayerInit;
+    ch = createClickHouse({ clickhouse: { url: undefined, database: 'default' }, dataDir: init.dataDir });
+    await migrate(ch.client);
+    apps = createAppRegistry(ch.client, { defaultLookbackDays: 7 });
+    process.send?.({ type: 'ready', pid: process.pid });
+  } else if (m.type === 'go') {
+    const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+    const cfg = {
+      kafka: { brokers: init.brokers, eventsPartitions: init.partitions, topics: topicNames(init.prefix) },
+      ipBlocklist: [],
+      lookbackDays: 7,
+      groupId: init.groupId,
+    };
+    speed = await startSpeedLayer(cfg, {
+      kafka: createKafka(init.brokers, 'weir-bench-speed'),
+      ch: ch.client,
+      apps,
+      registry,
+      log,
+      onFatal: (err) => reportFatal(err),
+      // As `weir start` runs it on the embedded engine.
+      stagingDir: path.join(init.dataDir, 'speed-staging'),
+      concurrent: ch.concurrent,
+    });
+    tapFreshness();
+    process.send?.({ type: 'started' });
+  } else if (m.type === 'fresh-start') {
+    delays = [];
+    freshSince = await bucketCounts('weir_speed_freshness_seconds');
+    process.send?.({ type: 'fresh-started' });
+  } else if (m.type === 'fresh-report') {
+    const d = (delays ?? []).sort((a, b) => a - b);
+    delays = undefined;
+    const hq = async (q: number) => (await histogramQuantile('weir_speed_freshness_seconds', q, freshSince)) * 1000;
+    process.send?.({
+      type: 'fresh',
+      rows: d.length,
+      p50: quantile(d, 0.5),
+      p99: quantile(d, 0.99),
+      max: d.at(-1) ?? Number.NaN,
+      histP50: await hq(0.5),
+      histP99: await hq(0.99),
+    });
+  } else if (m.type === 'stop') {
+    await stop(0);
+  }
+}, stop);
