@@ -43,6 +43,19 @@ export interface SpeedDeps {
   concurrent?: (n: number) => ClickHouseClient[];
 }
 
+/** How the speed layer's consumer fetches (also the speed bench's baseline and floor, so that they differ from it only in work). */
+export const SPEED_FETCH = {
+  maxWaitTimeInMs: 100,
+  // Every statement costs milliseconds in the engine whatever its size, so a partition that
+  // fell behind catches up in large batches (a batch takes what is there, up to this cap;
+  // at a steady rate they stay small and fresh): 5000-event batches ran at half the rate
+  // of 20000-event ones.
+  maxBytes: 64 * 1024 * 1024,
+  maxBytesPerPartition: 16 * 1024 * 1024,
+  sessionTimeout: 10_000,
+  heartbeatInterval: 1000,
+} as const;
+
 /**
  * Clients writing a flush group's view inserts side by side: a group has two to four per
  * event date (hourly_rt the largest), and the engine uses a core per statement.
@@ -66,18 +79,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   };
   const maxLookbackMs = Math.max(cfg.lookbackDays, 7) * DAY_MS;
 
-  const consumer: Consumer = deps.kafka.consumer({
-    groupId: cfg.groupId ?? `${cfg.kafka.topics.events}-speed`,
-    maxWaitTimeInMs: 100,
-    // Every statement costs milliseconds in the engine whatever its size, so a partition that
-    // fell behind catches up in large batches (a batch takes what is there, up to this cap;
-    // at a steady rate they stay small and fresh): 5000-event batches ran at half the rate
-    // of 20000-event ones.
-    maxBytes: 64 * 1024 * 1024,
-    maxBytesPerPartition: 16 * 1024 * 1024,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1000,
-  });
+  const consumer: Consumer = deps.kafka.consumer({ groupId: cfg.groupId ?? `${cfg.kafka.topics.events}-speed`, ...SPEED_FETCH });
   const producer: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   /** Each assigned partition's processor of the current join, restored or being restored. */
   const restoring = new Map<number, Promise<PartitionProcessor>>();

@@ -20,6 +20,7 @@ import { migrate } from '../../infra/clickhouse/migrate';
 import { createKafka } from '../../infra/kafka/local-broker';
 import { decodeStoredEvent } from '../../schemas/decode-stored-event';
 import { eventsRtTsv, insertEventsRtFile } from '../../speed-layer/events-rt-tsv';
+import { SPEED_FETCH } from '../../speed-layer/main';
 import { eventRow, type EventRtRow } from '../../speed-layer/partition-processor';
 import { deriveDimensions } from '../../speed-layer/realtime-views/derive-dimensions';
 import { serveCommands } from './child';
@@ -84,15 +85,8 @@ serveCommands(async (m) => {
   } else if (m.type === 'go') {
     const work = ch && init.floorDataDir ? floorWriter(ch, path.join(init.floorDataDir, 'staging')) : async (batch: Batch) => batch.messages.length;
     const t0 = performance.now();
-    // The same fetch settings as startSpeedLayer, so the difference is the work.
-    consumer = createKafka(init.brokers, 'weir-bench-baseline').consumer({
-      groupId: init.groupId,
-      maxWaitTimeInMs: 100,
-      maxBytes: 64 * 1024 * 1024,
-      maxBytesPerPartition: 16 * 1024 * 1024,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1000,
-    });
+    // The speed layer's fetch settings, so the difference is the work.
+    consumer = createKafka(init.brokers, 'weir-bench-baseline').consumer({ groupId: init.groupId, ...SPEED_FETCH });
     await consumer.connect();
     await consumer.subscribe({ topic: init.topic, fromBeginning: true });
     let seen = 0;
