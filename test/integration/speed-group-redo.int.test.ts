@@ -99,19 +99,20 @@ it('fails a group whose view insert fails (the others side by side), and restori
   const complete = await viewTotals();
   for (const t of ['events_rt', 'speed_flush_groups', 'hourly_rt', 'realtime_rt', 'errors_rt', 'clicks_by_ip_ua_rt', 'speed_progress']) await handle.client.command({ query: `TRUNCATE TABLE ${t}` });
 
-  // One client of the pool refuses its first realtime_rt insert.
-  const [a, b, c] = handle.concurrent(3);
+  // The pool refuses the group's first realtime_rt insert, whichever of its clients takes it
+  // (each free client takes the next statement).
   let refused = 0;
-  const failing = new Proxy(a, {
-    get(target, prop, receiver) {
-      if (prop !== 'command') return Reflect.get(target, prop, receiver);
-      return (params: { query: string }) => {
-        if (params.query.includes('INSERT INTO realtime_rt') && refused++ === 0) return Promise.reject(new Error('refused'));
-        return target.command(params as never);
-      };
-    },
-  });
-  await expect(writeOneGroup([failing, b, c])).rejects.toThrow('refused');
+  const refusing = (client: ClickHouseClient) =>
+    new Proxy(client, {
+      get(target, prop, receiver) {
+        if (prop !== 'command') return Reflect.get(target, prop, receiver);
+        return (params: { query: string }) => {
+          if (params.query.includes('INSERT INTO realtime_rt') && refused++ === 0) return Promise.reject(new Error('refused'));
+          return target.command(params as never);
+        };
+      },
+    });
+  await expect(writeOneGroup(handle.concurrent(3).map(refusing))).rejects.toThrow('refused');
   // The rows are written, the progress did not move: restoring applies the group to every view.
   expect(await queryRows(handle.client, 'SELECT * FROM speed_progress')).toEqual([]);
   await restore(0);
