@@ -1,6 +1,14 @@
 /** Decodes a message of the `events` topic (JSON written by the collector). */
 import { STORED_COLUMNS, type ColumnKind, type StoredEvent } from './event';
 
+/** Events the decoder completed or corrected: their message does not say what they hold. */
+const filled = new WeakSet<StoredEvent>();
+
+/** Whether decoding had to fill or replace a column of this event (a producer other than the collector). */
+export function filledByDecode(e: StoredEvent): boolean {
+  return filled.has(e);
+}
+
 /** The collector wrote JSON `StoredEvent`s; anything else is dead-lettered, not archived. */
 export function decodeStoredEvent(value: Buffer | null): StoredEvent | string {
   if (!value) return 'empty message';
@@ -17,7 +25,10 @@ export function decodeStoredEvent(value: Buffer | null): StoredEvent | string {
   const row = e as unknown as Record<string, unknown>;
   for (const c of STORED_COLUMNS) {
     const want = (c.kind as ColumnKind) === 'string' || c.kind === 'dict' ? 'string' : 'number';
-    if (typeof row[c.name] !== want) row[c.name] = want === 'number' ? 0 : '';
+    if (typeof row[c.name] !== want) {
+      row[c.name] = want === 'number' ? 0 : '';
+      filled.add(e);
+    }
   }
   return e;
 }

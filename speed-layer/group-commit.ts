@@ -18,11 +18,10 @@
  * the same tokens (redoUnapplied): views the group had reached count it once.
  */
 import { randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { EVENTS_RT_INSERT_COLUMNS, eventsRtTsv, insertEventsRtFile } from './events-rt-tsv';
-import type { BatchOutcome, EventRtRow } from './partition-processor';
-import { applyToViews, planOfRows, type OffsetRange } from './realtime-views/views-writer';
+import { EventsRtRows, insertEventsRt } from './events-rt-rows';
+import type { BatchOutcome } from './partition-processor';
+import { applyToViews, type OffsetRange } from './realtime-views/views-writer';
 
 /** One partition's decided batch, waiting to be written. */
 export interface PartitionBatch {
@@ -87,9 +86,9 @@ async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatc
   const attributions = batches.flatMap((b) => b.out.attributions);
   if (attributions.length) await deps.ch.insert({ table: 'attributions_rt', values: attributions, format: 'JSONEachRow' });
   await deps.publish(batches);
-  const written = batches.filter((b) => b.out.rows.length > 0);
+  const written = batches.filter((b) => b.out.rows.count > 0);
   if (written.length === 0) return;
-  const ranges = written.map((b) => ({ partition: b.partition, first: b.first, last: b.out.rows[b.out.rows.length - 1].kafka_offset }));
+  const ranges = written.map((b) => ({ partition: b.partition, first: b.first, last: b.out.rows.lastOffset }));
   let group = '';
   if (ranges.length > 1) {
     group = randomUUID();
@@ -99,9 +98,9 @@ async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatc
       format: 'JSONEachRow',
     });
   }
-  const rows = written.flatMap((b) => b.out.rows);
-  await insertEventsRt(deps, rows, group);
-  await applyToViews(deps.ch, { tokenBase: tokenBase(group, ranges), ranges }, planOfRows(rows), deps.pool);
+  const rows = EventsRtRows.concat(written.map((b) => b.out.rows));
+  await insertEventsRt(deps.ch, rows, group, deps.stagingDir);
+  await applyToViews(deps.ch, { tokenBase: tokenBase(group, ranges), ranges }, rows.plan.list(), deps.pool);
   deps.onGroup?.(ranges.length);
 }
 
@@ -111,14 +110,6 @@ async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatc
  */
 function tokenBase(group: string, ranges: readonly OffsetRange[]): string {
   return group ? `g${group}` : `${ranges[0].partition}:${ranges[0].first}:${ranges[0].last}`;
-}
-
-async function insertEventsRt(deps: GroupCommitDeps, rows: readonly EventRtRow[], group: string): Promise<void> {
-  const { ch, stagingDir } = deps;
-  const tsv = eventsRtTsv(rows, group);
-  if (tsv === undefined) await ch.insert({ table: 'events_rt', values: rows.map((r) => ({ ...r, flush_group: group })), format: 'JSONEachRow' });
-  else if (stagingDir) await insertEventsRtFile(ch, stagingDir, tsv);
-  else await ch.insert({ table: 'events_rt', values: Readable.from([tsv], { objectMode: false }), format: 'TabSeparated', columns: [...EVENTS_RT_INSERT_COLUMNS] });
 }
 
 /**

@@ -191,7 +191,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         const end = m.flushSeconds.startTimer();
         await groups.submit({ partition: batch.partition, first: p.viewsFrom, out });
         const last = Number(batch.lastOffset());
-        p.written(last, out.rows.at(-1)?.kafka_offset);
+        p.written(last, out.rows.count > 0 ? out.rows.lastOffset : undefined);
         end();
         record(out, batch.partition, batch.highWatermark, last, p);
         await commitHint(consumer, batch.topic, batch.partition, last + 1, log);
@@ -228,23 +228,14 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
 
   function record(out: BatchOutcome, partition: number, highWatermark: string, last: number, p: PartitionProcessor): void {
     const labels = { partition: String(partition) };
-    m.events.inc(out.rows.length);
+    m.events.inc(out.rows.count);
     m.duplicates.inc(out.duplicates);
     m.lateClicks.inc(out.lateClicks);
     m.lag.set(labels, Math.max(0, Number(highWatermark) - last - 1));
     for (const r of out.rejections) m.fraud.inc({ channel: r.channel, reason: r.reason });
     for (const a of out.attributions) m.installs.inc({ outcome: a.outcome });
     const queryableAt = Date.now();
-    // Rows of one collector request share received_at: parse each distinct run once.
-    let lastText: string | undefined;
-    let lastMs = 0;
-    for (const r of out.rows) {
-      if (r.received_at !== lastText) {
-        lastText = r.received_at;
-        lastMs = Date.parse(r.received_at.replace(' ', 'T') + 'Z');
-      }
-      m.freshness.observe((queryableAt - lastMs) / 1000);
-    }
+    for (const receivedAt of out.rows.receivedAt) m.freshness.observe((queryableAt - receivedAt) / 1000);
     const size = p.stateSize;
     m.stateClicks.set(labels, size.clicks);
     m.stateInstalls.set(labels, size.firstInstalls);

@@ -1,6 +1,6 @@
 /**
  * One Kafka partition of the speed layer: decode → deduplicate → decide (attribution,
- * anti-fraud, derived dimensions) → rows for `events_rt` and `attributions_rt`.
+ * anti-fraud, derived dimensions) → rows for `events_rt` (events-rt-rows.ts) and `attributions_rt`.
  *
  * State is restored from ClickHouse when the partition is (re)assigned: the resume position
  * is the highest offset written to `events_rt` (so it can never run ahead of the write), the
@@ -10,37 +10,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { KafkaMessage } from 'kafkajs';
 import type { StoredEvent } from '../schemas/event';
+import { EventsRtRows, wellFormed } from './events-rt-rows';
 import { decodeStoredEvent } from '../schemas/decode-stored-event';
 import { AttributionState, clickStateSpanMs, ipUaKey, PROBABILISTIC_WINDOW_MS, type AppRules, type ClickRef, type ForeignClicks, type Decision, type Outcome } from './attribution/attribution-state';
 import { deriveDimensions } from './realtime-views/derive-dimensions';
 import { redoUnapplied } from './group-commit';
 import { viewsThrough } from './realtime-views/views-writer';
-
-export interface EventRtRow {
-  app_id: string;
-  event_id: string;
-  ts: string;
-  received_at: string;
-  device_id: string;
-  type: string;
-  name: string;
-  country: string;
-  os: string;
-  app_version: string;
-  currency: string;
-  error_type: string;
-  error_message: string;
-  fingerprint: string;
-  channel: string;
-  campaign_id: string;
-  fraud_reason: string;
-  install_kind: string;
-  revenue_micros: number;
-  ip: string;
-  ua: string;
-  kafka_partition: number;
-  kafka_offset: number;
-}
 
 export interface AttributionRow {
   app_id: string;
@@ -58,7 +33,7 @@ export interface AttributionRow {
 }
 
 export interface BatchOutcome {
-  rows: EventRtRow[];
+  rows: EventsRtRows;
   attributions: AttributionRow[];
   duplicates: number;
   lateClicks: number;
@@ -182,7 +157,7 @@ export class PartitionProcessor {
 
   /** Decides every message of a batch in offset order; messages below the resume position are skipped. */
   process(messages: KafkaMessage[], now: number, foreign?: ForeignClicks): BatchOutcome {
-    const out: BatchOutcome = { rows: [], attributions: [], duplicates: 0, lateClicks: 0, skipped: 0, undecodable: [], rejections: [] };
+    const out: BatchOutcome = { rows: new EventsRtRows(), attributions: [], duplicates: 0, lateClicks: 0, skipped: 0, undecodable: [], rejections: [] };
     for (const m of messages) {
       const offset = Number(m.offset);
       if (offset < this.next) {
@@ -214,7 +189,7 @@ export class PartitionProcessor {
         }
       }
       const dims = deriveDimensions(e, decision, decision ? undefined : this.state.firstInstallOf(e.app_id, e.device_id));
-      out.rows.push(eventRow(e, dims, this.partition, offset));
+      out.rows.add(m.value as Buffer, e, dims, this.partition, offset);
     }
     return out;
   }
@@ -317,46 +292,18 @@ export function withSiblingClicks(written: ForeignClicks, self: PartitionProcess
   };
 }
 
-/** The events_rt row of a decided event (exported for the speed bench's floor). */
-export function eventRow(e: StoredEvent, d: ReturnType<typeof deriveDimensions>, partition: number, offset: number): EventRtRow {
-  return {
-    app_id: e.app_id,
-    event_id: e.event_id,
-    ts: chTime(e.ts),
-    received_at: chTime(e.received_at),
-    device_id: e.device_id,
-    type: e.type,
-    name: d.name,
-    country: e.country,
-    os: e.os,
-    app_version: e.app_version,
-    currency: d.currency,
-    error_type: d.error_type,
-    error_message: e.type === 'error' ? e.error_message : '',
-    fingerprint: e.fingerprint,
-    channel: d.channel,
-    campaign_id: d.campaign_id,
-    fraud_reason: d.fraud_reason,
-    install_kind: d.install_kind,
-    revenue_micros: e.type === 'purchase' ? e.revenue_micros : 0,
-    ip: e.ip,
-    ua: e.ua,
-    kafka_partition: partition,
-    kafka_offset: offset,
-  };
-}
-
+/** Strings well-formed: ClickHouse refuses a lone surrogate in JSON (see events-rt-rows.ts). */
 function attributionRow(e: StoredEvent, d: Decision, now: number): AttributionRow {
   return {
-    app_id: e.app_id,
-    install_event_id: e.event_id,
-    device_id: e.device_id,
+    app_id: wellFormed(e.app_id),
+    install_event_id: wellFormed(e.event_id),
+    device_id: wellFormed(e.device_id),
     ts: chTime(e.ts),
     outcome: d.outcome,
     match: d.match ?? '',
-    click_event_id: d.click_event_id ?? '',
-    channel: d.channel,
-    campaign_id: d.campaign_id,
+    click_event_id: wellFormed(d.click_event_id ?? ''),
+    channel: wellFormed(d.channel),
+    campaign_id: wellFormed(d.campaign_id),
     ctit_ms: d.ctit_ms,
     fraud_reason: d.fraud_reason ?? '',
     decided_at: chTime(now),

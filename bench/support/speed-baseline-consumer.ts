@@ -5,8 +5,8 @@
  * - the floor (`floorDataDir` set): what every speed layer of this design does before any of
  *   its own work. It decodes every message (decodeStoredEvent, as the speed layer must, to
  *   deduplicate and attribute in JS) and writes every event with its partition and offset to
- *   `events_rt` as the speed layer does (one TabSeparated file per fetch, read with file()), so
- *   that a resume position could be read back. No deduplication, attribution, derived
+ *   `events_rt` as the speed layer does (its message with them appended, one JSONEachRow file
+ *   per fetch, read with file()), so that a resume position could be read back. No deduplication, attribution, derived
  *   dimensions from state, views or Kafka sends.
  * Done when it has seen (the floor: written) `expected` messages, counted in the child.
  *
@@ -19,9 +19,8 @@ import { createClickHouse, type ClickHouseHandle } from '../../infra/clickhouse/
 import { migrate } from '../../infra/clickhouse/migrate';
 import { createKafka } from '../../infra/kafka/local-broker';
 import { decodeStoredEvent } from '../../schemas/decode-stored-event';
-import { eventsRtTsv, insertEventsRtFile } from '../../speed-layer/events-rt-tsv';
+import { EventsRtRows, insertEventsRt } from '../../speed-layer/events-rt-rows';
 import { SPEED_FETCH } from '../../speed-layer/main';
-import { eventRow, type EventRtRow } from '../../speed-layer/partition-processor';
 import { deriveDimensions } from '../../speed-layer/realtime-views/derive-dimensions';
 import { serveCommands } from './child';
 
@@ -47,29 +46,27 @@ async function stop(code: number): Promise<never> {
 
 /** The floor's work on a batch: decode, then write with the batches of the same fetch as one insert. */
 function floorWriter(handle: ClickHouseHandle, staging: string): (batch: Batch) => Promise<number> {
-  let pending: { rows: EventRtRow[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  let pending: { rows: EventsRtRows; resolve: () => void; reject: (err: unknown) => void }[] = [];
   const flush = async () => {
     const group = pending;
     pending = [];
     try {
-      const tsv = eventsRtTsv(group.flatMap((g) => g.rows), '');
-      if (tsv === undefined) throw new Error('a row the TabSeparated body cannot carry');
-      await insertEventsRtFile(handle.client, staging, tsv);
+      await insertEventsRt(handle.client, EventsRtRows.concat(group.map((g) => g.rows)), '', staging);
       for (const g of group) g.resolve();
     } catch (err) {
       for (const g of group) g.reject(err);
     }
   };
   return async (batch) => {
-    const rows: EventRtRow[] = [];
+    const rows = new EventsRtRows();
     for (const msg of batch.messages) {
       const e = decodeStoredEvent(msg.value);
-      if (typeof e !== 'string') rows.push(eventRow(e, deriveDimensions(e, undefined, undefined), batch.partition, Number(msg.offset)));
+      if (typeof e !== 'string') rows.add(msg.value as Buffer, e, deriveDimensions(e, undefined, undefined), batch.partition, Number(msg.offset));
     }
     await new Promise<void>((resolve, reject) => {
       if (pending.push({ rows, resolve, reject }) === 1) setImmediate(() => void flush());
     });
-    return rows.length;
+    return rows.count;
   };
 }
 

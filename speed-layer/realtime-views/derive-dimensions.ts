@@ -1,16 +1,15 @@
 /**
- * The derived dimensions of one event (DESIGN.md section 5) as the stream knows them.
- * Pure: the caller passes the device's first install as decided so far (or the decision of
- * this very event when it is the first install).
+ * The derived dimensions of one event (DESIGN.md section 5) that depend on attribution, as the
+ * stream knows them. Pure: the caller passes the device's first install as decided so far (or
+ * the decision of this very event when it is the first install). The ones that depend only on
+ * the event's type (name, currency, error type) are computed where events_rt is written
+ * (events-rt-rows.ts).
  */
 import type { StoredEvent } from '../../schemas/event';
 import type { InstallKind } from '../../schemas/views';
 import type { Decision, FirstInstall } from '../attribution/attribution-state';
 
 export interface DerivedDimensions {
-  name: string;
-  currency: string;
-  error_type: string;
   channel: string;
   campaign_id: string;
   fraud_reason: string;
@@ -31,17 +30,11 @@ export function inheritedChannel(fi: FirstInstall | undefined, ts: number): { ch
  */
 export function deriveDimensions(e: StoredEvent, decision: Decision | undefined, firstInstall: FirstInstall | undefined): DerivedDimensions {
   // Built as literals of one shape (no spreads): this runs once per event on the hot path.
-  const name = e.type === 'event' ? e.name : '';
-  const currency = e.type === 'purchase' ? e.currency : '';
-  const error_type = e.type === 'error' ? e.error_type : '';
   if (e.type === 'impression' || e.type === 'click') {
-    return { name, currency, error_type, channel: e.channel, campaign_id: e.campaign_id, fraud_reason: '', install_kind: '' };
+    return { channel: e.channel, campaign_id: e.campaign_id, fraud_reason: '', install_kind: '' };
   }
   if (decision) {
     return {
-      name,
-      currency,
-      error_type,
       channel: decision.channel,
       campaign_id: decision.campaign_id,
       fraud_reason: decision.fraud_reason ?? '',
@@ -50,9 +43,6 @@ export function deriveDimensions(e: StoredEvent, decision: Decision | undefined,
   }
   const inherited = inheritedChannel(firstInstall, e.ts);
   return {
-    name,
-    currency,
-    error_type,
     channel: inherited.channel,
     campaign_id: inherited.campaign_id,
     fraud_reason: '',

@@ -35,14 +35,6 @@ export interface DayPlan {
   errors: boolean;
 }
 
-/** What the view inserts read from a row: its event time as chTime text, its type, ip and ua. */
-export interface PlannedRow {
-  ts: string;
-  type: string;
-  ip: string;
-  ua: string;
-}
-
 // One insert per view and event date, with max_threads = 1: each insert is one block in one
 // partition, so a token always names the same block. (A multi-partition insert is split into
 // blocks whose numbering, and so whose derived tokens, need not repeat on a retry.)
@@ -88,22 +80,49 @@ function rangesCondition(ranges: readonly OffsetRange[]): { sql: string; params:
   return { sql: `(${terms.join(' OR ')})`, params };
 }
 
-/** The plan of a group from its rows (the same answer as planOfWritten on the written rows). */
-export function planOfRows(rows: readonly PlannedRow[]): DayPlan[] {
-  const days = new Map<string, DayPlan>();
-  let d: DayPlan | undefined;
-  for (const r of rows) {
-    // chTime text: 'YYYY-MM-DD hh:mm:ss.mmm', whose date is toDate(ts) in UTC. Runs of rows
-    // share a day: the map is looked up only when it changes.
-    if (d === undefined || !r.ts.startsWith(d.day)) {
-      const day = r.ts.slice(0, 10);
-      d = days.get(day);
-      if (!d) days.set(day, (d = { day, clicks: false, errors: false }));
+const DAY_MS = 86_400_000;
+/** Year 10000: past it toISOString writes six-digit years. */
+const FAST_LIMIT_MS = 253_402_300_800_000;
+
+/**
+ * The plan of a group, noted row by row as its rows are decided (the same answer as
+ * planOfWritten on the written rows). A row's date is toDate(ts) in UTC of its time truncated
+ * to the millisecond, as events_rt stores it.
+ */
+export class DayPlans {
+  private readonly days = new Map<number, DayPlan>();
+  /** Runs of rows share a day: the map is looked up only when it changes. */
+  private lastDay = NaN;
+  private last: DayPlan | undefined;
+
+  note(tsMs: number, type: string, ip: string, ua: string): void {
+    const ms = Math.trunc(tsMs);
+    const day = ms >= 0 && ms < FAST_LIMIT_MS ? Math.floor(ms / DAY_MS) : ms;
+    let d = this.last;
+    if (day !== this.lastDay || d === undefined) {
+      d = this.days.get(day);
+      if (!d) this.days.set(day, (d = { day: new Date(ms).toISOString().slice(0, 10), clicks: false, errors: false }));
+      this.lastDay = day;
+      this.last = d;
     }
-    if (r.type === 'click' && r.ip !== '' && r.ua !== '') d.clicks = true;
-    else if (r.type === 'error') d.errors = true;
+    if (type === 'click' && ip !== '' && ua !== '') d.clicks = true;
+    else if (type === 'error') d.errors = true;
   }
-  return [...days.values()].sort((a, b) => (a.day < b.day ? -1 : 1));
+
+  merge(other: DayPlans): void {
+    for (const [day, o] of other.days) {
+      const d = this.days.get(day);
+      if (!d) this.days.set(day, { ...o });
+      else {
+        d.clicks ||= o.clicks;
+        d.errors ||= o.errors;
+      }
+    }
+  }
+
+  list(): DayPlan[] {
+    return [...this.days.values()].sort((a, b) => (a.day < b.day ? -1 : 1));
+  }
 }
 
 async function planOfWritten(ch: ClickHouseClient, ranges: readonly OffsetRange[]): Promise<DayPlan[]> {

@@ -48,7 +48,7 @@ async function writeOneGroup(pool: readonly ClickHouseClient[] = handle.concurre
   await Promise.all(batches.map((b) => groups.submit(b)));
   const groupsWritten = await queryRows<{ n: string }>(handle.client, 'SELECT count() AS n FROM speed_flush_groups');
   expect(Number(groupsWritten[0].n)).toBe(1); // both partitions in one group
-  return batches.reduce((n, b) => n + b.out.rows.length, 0);
+  return batches.reduce((n, b) => n + b.out.rows.count, 0);
 }
 
 async function viewTotals(): Promise<{ raw: number; hourly: number; realtime: number; uv: number }> {

@@ -12,7 +12,8 @@ import { validateWireEvent, type StoredEvent } from '../../schemas/event';
 import { CidrSet } from '../../schemas/cidr';
 import { eventKey } from '../../schemas/topics';
 import { DAY_MS } from '../../speed-layer/attribution/attribution-state';
-import { PartitionProcessor, type EventRtRow } from '../../speed-layer/partition-processor';
+import { PartitionProcessor } from '../../speed-layer/partition-processor';
+import { rowsOf, type EventRtRow } from './events-rt-reference';
 import { testBrokers } from '../setup/test-broker';
 import { readTopic } from './test-stack';
 
@@ -74,7 +75,7 @@ export async function uninterruptedRowsOf(topic: string, lookbackDays = 7): Prom
   const rules = { lookbackMs: lookbackDays * DAY_MS, blocklist: new CidrSet([]), globalBlocklist: new CidrSet([]) };
   const rows: EventRtRow[] = [];
   for (const [p, messages] of byPartition) {
-    rows.push(...new PartitionProcessor(p, () => rules, lookbackDays * DAY_MS).process(messages, 0).rows);
+    rows.push(...rowsOf(new PartitionProcessor(p, () => rules, lookbackDays * DAY_MS).process(messages, 0).rows));
   }
   return rows;
 }

@@ -9,6 +9,7 @@ import { CidrSet } from '../../schemas/cidr';
 import type { ArchivedEvent } from '../../schemas/event';
 import { DAY_MS, type AppRules } from '../../speed-layer/attribution/attribution-state';
 import { PartitionProcessor, chTime, withSiblingClicks, type BatchOutcome } from '../../speed-layer/partition-processor';
+import { rowsOf } from '../support/events-rt-reference';
 import { REFERENCE_FIXTURES, type ReferenceFixture } from '../fixtures/attribution-fixtures';
 
 function runStream(f: ReferenceFixture): BatchOutcome {
@@ -61,12 +62,12 @@ describe('stream attribution on the shared fixtures', () => {
   });
 
   it.each(seeable((f) => f.expected.reinstalls))('%s: reinstalls', (_name, f) => {
-    const reinstalls = runStream(f).rows.filter((r) => r.app_id === 'fx' && r.install_kind === 'reinstall').map((r) => r.event_id);
+    const reinstalls = rowsOf(runStream(f).rows).filter((r) => r.app_id === 'fx' && r.install_kind === 'reinstall').map((r) => r.event_id);
     expect(reinstalls.sort()).toEqual([...(f.expected.reinstalls ?? [])].sort());
   });
 
   it.each(seeable((f) => f.expected.dimensions))('%s: derived dimensions', (_name, f) => {
-    const rows = new Map(runStream(f).rows.filter((r) => r.app_id === 'fx').map((r) => [r.event_id, r]));
+    const rows = new Map(rowsOf(runStream(f).rows).filter((r) => r.app_id === 'fx').map((r) => [r.event_id, r]));
     for (const [eventId, dims] of Object.entries(f.expected.dimensions ?? {})) {
       const row = rows.get(eventId) as unknown as Record<string, unknown>;
       expect(row).toBeDefined();
@@ -76,7 +77,7 @@ describe('stream attribution on the shared fixtures', () => {
 
   it('keeps the first decision when an earlier-stamped install of the device arrives later', () => {
     const f = REFERENCE_FIXTURES.find((x) => STREAM_CANNOT_SEE.has(x.name)) as ReferenceFixture;
-    const kinds = Object.fromEntries(runStream(f).rows.filter((r) => r.type === 'install').map((r) => [r.event_id, r.install_kind]));
+    const kinds = Object.fromEntries(rowsOf(runStream(f).rows).filter((r) => r.type === 'install').map((r) => [r.event_id, r.install_kind]));
     // inst-b arrived before inst-a (same ts, smaller id); inst-earlier arrived after inst-later.
     expect(kinds).toEqual({ 'inst-b': 'attributed', 'inst-a': 'reinstall', 'inst-c': 'reinstall', 'inst-later': 'organic', 'inst-earlier': 'reinstall' });
   });
@@ -84,12 +85,12 @@ describe('stream attribution on the shared fixtures', () => {
   it('counts the losing copies of a duplicate as duplicates, keeping the first received', () => {
     const f = REFERENCE_FIXTURES.find((x) => x.expected.winners) as ReferenceFixture;
     const out = runStream(f);
-    const written = new Map(out.rows.map((r) => [`${r.app_id}:${r.event_id}`, r]));
+    const written = new Map(rowsOf(out.rows).map((r) => [`${r.app_id}:${r.event_id}`, r]));
     for (const w of f.expected.winners ?? []) {
       const row = written.get(`${w.app_id}:${w.event_id}`);
       expect(row?.received_at).toBe(new Date(w.received_at).toISOString().replace('T', ' ').slice(0, 23));
     }
-    expect(out.duplicates).toBe(f.events.length - out.rows.length - out.undecodable.length);
+    expect(out.duplicates).toBe(f.events.length - out.rows.count - out.undecodable.length);
     expect(out.duplicates).toBeGreaterThan(0);
   });
 });
