@@ -36,8 +36,16 @@ import { DayPlans } from './realtime-views/views-writer';
 const INSERT_SETTINGS =
   'SETTINGS max_insert_threads = 1, min_insert_block_size_rows = 1000000000, min_insert_block_size_bytes = 1099511627776, input_format_skip_unknown_fields = 1';
 
-const BACKSLASH_U_LOWER = Buffer.from('\\ud');
-const BACKSLASH_U_UPPER = Buffer.from('\\uD');
+const BACKSLASH_U = Buffer.from('\\u');
+
+/** Whether the JSON text has a `\u` escape of a UTF-16 surrogate (`\uD800`–`\uDFFF`, either case); one scan, as other escapes are rare. */
+function hasSurrogateEscape(value: Buffer): boolean {
+  for (let i = value.indexOf(BACKSLASH_U); i >= 0; i = value.indexOf(BACKSLASH_U, i + 2)) {
+    const c = value[i + 2];
+    if (c === 0x64 || c === 0x44) return true; // d, D
+  }
+  return false;
+}
 
 /** The string with any lone UTF-16 surrogate replaced by U+FFFD, as UTF-8 encoding (the archive) writes it. */
 export function wellFormed(s: string): string {
@@ -71,7 +79,7 @@ export class EventsRtRows {
   private readonly heads: Buffer[] = [];
   /** Where the message's closing brace is (heads that are the message), or -1 (canonical lines). */
   private readonly braces: number[] = [];
-  /** What follows each head: the appended fields (the body adds the flush group, brace and newline). */
+  /** What follows each head: the appended fields, the closing brace and the newline. */
   private readonly tails: string[] = [];
   /** Each row's collector receive time (ms), for the freshness metric. */
   readonly receivedAt: number[] = [];
@@ -85,7 +93,7 @@ export class EventsRtRows {
   }
 
   add(value: Buffer, e: StoredEvent, d: DerivedDimensions, partition: number, offset: number): void {
-    const brace = filledByDecode(e) || !isUtf8(value) || value.indexOf(BACKSLASH_U_LOWER) >= 0 || value.indexOf(BACKSLASH_U_UPPER) >= 0 ? -1 : closingBrace(value);
+    const brace = filledByDecode(e) || !isUtf8(value) || hasSurrogateEscape(value) ? -1 : closingBrace(value);
     this.heads.push(brace < 0 ? canonicalLine(e) : value);
     this.braces.push(brace);
     let tail = `,"_p":${partition},"_o":${offset}`;
@@ -93,7 +101,7 @@ export class EventsRtRows {
     if (d.campaign_id) tail += `,"_m":${jsonString(d.campaign_id)}`;
     if (d.fraud_reason) tail += `,"_f":${jsonString(d.fraud_reason)}`;
     if (d.install_kind) tail += `,"_k":"${d.install_kind}"`;
-    this.tails.push(tail);
+    this.tails.push(`${tail}}\n`);
     this.receivedAt.push(e.received_at);
     this.plan.note(e.ts, e.type, e.ip, e.ua);
     this.lastOffset = offset;
@@ -121,9 +129,10 @@ export class EventsRtRows {
    * whose lines as they are were refused.
    */
   body(group?: string, canonical = false): Buffer {
-    const end = group ? `,"_g":${JSON.stringify(group)}}\n` : '}\n';
+    // Each tail ends the line; with a group, the group goes before its brace.
+    const groupEnd = group ? `,"_g":${JSON.stringify(group)}}\n` : undefined;
     let size = 0;
-    for (let i = 0; i < this.heads.length; i++) size += this.heads[i].length + (this.tails[i].length + end.length) * 3;
+    for (let i = 0; i < this.heads.length; i++) size += this.heads[i].length + (this.tails[i].length + (groupEnd?.length ?? 0)) * 3;
     const out = Buffer.allocUnsafe(size);
     let at = 0;
     for (let i = 0; i < this.heads.length; i++) {
@@ -135,9 +144,11 @@ export class EventsRtRows {
         head = canonicalLine(e);
         brace = head.length;
       }
-      at += head.copy(out, at, 0, brace);
-      at += out.write(this.tails[i], at);
-      at += out.write(end, at);
+      // The whole message, then the tail over its brace: TypedArray#set costs less per call than Buffer#copy of a range.
+      out.set(head, at);
+      at += brace;
+      if (groupEnd) at += out.write(this.tails[i].slice(0, -2) + groupEnd, at);
+      else at += out.write(this.tails[i], at);
     }
     return out.subarray(0, at);
   }

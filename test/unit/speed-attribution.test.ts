@@ -125,6 +125,15 @@ describe('probabilistic matches across the partitions of one process', () => {
     await expect(p.foreignClicksFor(noQuery, batch, () => false)).rejects.toThrow(/queried/);
   });
 
+  it('writes decisions with well-formed strings: a lone surrogate becomes U+FFFD, which ClickHouse accepts and the archive also writes', () => {
+    const p = new PartitionProcessor(0, rules, 7 * DAY_MS);
+    p.process(messages([event({ event_id: 'c\uD800', type: 'click', ts: T - 3_600_000, device_id: 'd\uDC00', channel: 'n\uD800', campaign_id: 'k' })]), 0);
+    const out = p.process(messages([event({ event_id: 'i\uD800', type: 'install', ts: T, device_id: 'd\uDC00' })]), 0);
+    expect(out.attributions).toEqual([
+      expect.objectContaining({ install_event_id: 'i\uFFFD', device_id: 'd\uFFFD', click_event_id: 'c\uFFFD', channel: 'n\uFFFD', outcome: 'attributed' }),
+    ]);
+  });
+
   it('holds clicks back to 5 days before its newest event time (the 24 h window and the late-arrival span)', () => {
     const q = new PartitionProcessor(1, rules, 7 * DAY_MS);
     q.process(messages([event({ event_id: 'c1', type: 'click', ts: T, device_id: 'x' })]), 0);
