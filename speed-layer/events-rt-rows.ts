@@ -73,6 +73,13 @@ function canonicalLine(e: StoredEvent): Buffer {
   return Buffer.from(text.slice(0, -1));
 }
 
+/** A message written as it was, decoded again for its canonical line. */
+function canonicalAgain(value: Buffer): Buffer {
+  const e = decodeStoredEvent(value);
+  if (typeof e === 'string') throw new Error(`events_rt row no longer decodes: ${e}`);
+  return canonicalLine(e);
+}
+
 /** The rows one or more batches write to events_rt (several for a flush group: see concat). */
 export class EventsRtRows {
   /** Each row's JSON without its closing brace: the message's own bytes, or its canonical line. */
@@ -129,24 +136,20 @@ export class EventsRtRows {
    * whose lines as they are were refused.
    */
   body(group?: string, canonical = false): Buffer {
+    // A canonical line may be longer than its message (a number spelt 1e12): made before sizing.
+    const heads = canonical ? this.heads.map((h, i) => (this.braces[i] < 0 ? h : canonicalAgain(h))) : this.heads;
+    const braces = canonical ? heads.map((h) => h.length) : this.braces;
     // Each tail ends the line; with a group, the group goes before its brace.
     const groupEnd = group ? `,"_g":${JSON.stringify(group)}}\n` : undefined;
     let size = 0;
-    for (let i = 0; i < this.heads.length; i++) size += this.heads[i].length + (this.tails[i].length + (groupEnd?.length ?? 0)) * 3;
+    for (let i = 0; i < heads.length; i++) size += heads[i].length + (this.tails[i].length + (groupEnd?.length ?? 0)) * 3;
     const out = Buffer.allocUnsafe(size);
     let at = 0;
-    for (let i = 0; i < this.heads.length; i++) {
-      let head = this.heads[i];
-      let brace = this.braces[i] < 0 ? head.length : this.braces[i];
-      if (canonical && this.braces[i] >= 0) {
-        const e = decodeStoredEvent(head);
-        if (typeof e === 'string') throw new Error(`events_rt row no longer decodes: ${e}`);
-        head = canonicalLine(e);
-        brace = head.length;
-      }
+    for (let i = 0; i < heads.length; i++) {
+      const head = heads[i];
       // The whole message, then the tail over its brace: TypedArray#set costs less per call than Buffer#copy of a range.
       out.set(head, at);
-      at += brace;
+      at += braces[i] < 0 ? head.length : braces[i];
       if (groupEnd) at += out.write(this.tails[i].slice(0, -2) + groupEnd, at);
       else at += out.write(this.tails[i], at);
     }
@@ -154,20 +157,51 @@ export class EventsRtRows {
   }
 }
 
+/** A flush group's rows ready for their insert: the body built and, for the embedded engine, staged as a file. */
+export interface StagedEventsRt {
+  /**
+   * Writes them to events_rt in one insert (one part). An insert refused while parsing its
+   * input wrote nothing, and is written again with canonical lines.
+   */
+  insert(): Promise<void>;
+  /** Removes what was staged, for a group that fails before its insert. */
+  discard(): Promise<void>;
+}
+
 /**
- * Writes the rows of a flush group to events_rt in one insert (one part). The embedded engine
- * reads them from a file in `stagingDir` (about 4× cheaper than streaming them through the
- * client); otherwise they go as the request body. An insert refused while parsing its input
- * wrote nothing, and is written again with canonical lines.
+ * Stages a flush group's rows. The embedded engine reads them from a file in `stagingDir`
+ * (about 4× cheaper than streaming them through the client); otherwise they go as the request
+ * body. Nothing reaches events_rt before `insert`.
  */
+export async function stageEventsRt(ch: ClickHouseClient, rows: EventsRtRows, group: string, stagingDir: string | undefined): Promise<StagedEventsRt> {
+  const staged = await stage(ch, rows, group, stagingDir, false);
+  return {
+    insert: async () => {
+      try {
+        await staged.insert();
+      } catch (err) {
+        if (!isInputError(err)) throw err;
+        await (await stage(ch, rows, group, stagingDir, true)).insert();
+      }
+    },
+    discard: staged.discard,
+  };
+}
+
+/** Stages and inserts at once (the speed bench's floor, tests). */
 export async function insertEventsRt(ch: ClickHouseClient, rows: EventsRtRows, group: string, stagingDir: string | undefined): Promise<void> {
-  const write = (canonical: boolean) => (stagingDir ? insertFromFile(ch, stagingDir, rows.body(undefined, canonical), group) : insertFromBody(ch, rows.body(group, canonical)));
-  try {
-    await write(false);
-  } catch (err) {
-    if (!isInputError(err)) throw err;
-    await write(true);
+  await (await stageEventsRt(ch, rows, group, stagingDir)).insert();
+}
+
+async function stage(ch: ClickHouseClient, rows: EventsRtRows, group: string, stagingDir: string | undefined, canonical: boolean): Promise<StagedEventsRt> {
+  if (!stagingDir) {
+    const body = rows.body(group, canonical);
+    return { insert: () => insertFromBody(ch, body), discard: async () => {} };
   }
+  const file = path.join(stagingDir, `events-rt-${randomUUID()}.json`);
+  const discard = () => rm(file, { force: true });
+  await writeFile(file, rows.body(undefined, canonical));
+  return { insert: () => insertFromFile(ch, file, group).finally(discard), discard };
 }
 
 /** ClickHouse marks errors of parsing input with the row they were found at. */
@@ -195,17 +229,11 @@ function lineStructure(ch: ClickHouseClient): Promise<string> {
   return structure;
 }
 
-async function insertFromFile(ch: ClickHouseClient, dir: string, body: Buffer, group: string): Promise<void> {
-  const file = path.join(dir, `events-rt-${randomUUID()}.json`);
-  await writeFile(file, body);
-  try {
-    await ch.command({
-      query: `INSERT INTO events_rt_incoming SELECT *, {group:String} FROM file({file:String}, JSONEachRow, {structure:String}) ${INSERT_SETTINGS}`,
-      query_params: { file, group, structure: await lineStructure(ch) },
-    });
-  } finally {
-    await rm(file, { force: true });
-  }
+async function insertFromFile(ch: ClickHouseClient, file: string, group: string): Promise<void> {
+  await ch.command({
+    query: `INSERT INTO events_rt_incoming SELECT *, {group:String} FROM file({file:String}, JSONEachRow, {structure:String}) ${INSERT_SETTINGS}`,
+    query_params: { file, group, structure: await lineStructure(ch) },
+  });
 }
 
 async function insertFromBody(ch: ClickHouseClient, body: Buffer): Promise<void> {

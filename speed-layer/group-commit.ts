@@ -7,8 +7,9 @@
  * A group is written in this order, each step safe to redo:
  * 1. decisions into attributions_rt (ReplacingMergeTree by install) and to the attributions
  *    topic (at least once), undecodable messages to the DLQ;
- * 2. for a group of several partitions, its ranges into speed_flush_groups;
- * 3. its rows into events_rt in one insert, so one part (the table has no partition key):
+ * 2. for a group of several partitions, its ranges into speed_flush_groups, and its rows
+ *    staged for their insert (both while the broker stores the decisions of step 1);
+ * 3. once the decisions are sent, its rows into events_rt in one insert, so one part (the table has no partition key):
  *    every row carries the group id, and each partition's resume position (its highest
  *    offset written) moves past its range at once, or not at all;
  * 4. the rows into the views and the progress table (realtime-views/views-writer.ts), with
@@ -19,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { EventsRtRows, insertEventsRt } from './events-rt-rows';
+import { EventsRtRows, stageEventsRt } from './events-rt-rows';
 import type { BatchOutcome } from './partition-processor';
 import { applyToViews, type OffsetRange } from './realtime-views/views-writer';
 
@@ -85,23 +86,34 @@ export function createGroupCommit(deps: GroupCommitDeps): GroupCommit {
 async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatch[]): Promise<void> {
   const attributions = batches.flatMap((b) => b.out.attributions);
   if (attributions.length) await deps.ch.insert({ table: 'attributions_rt', values: attributions, format: 'JSONEachRow' });
-  await deps.publish(batches);
+  const sent = deps.publish(batches);
   const written = batches.filter((b) => b.out.rows.count > 0);
-  if (written.length === 0) return;
+  if (written.length === 0) return sent;
   const ranges = written.map((b) => ({ partition: b.partition, first: b.first, last: b.out.rows.lastOffset }));
-  let group = '';
-  if (ranges.length > 1) {
-    group = randomUUID();
-    await deps.ch.insert({
-      table: 'speed_flush_groups',
-      values: [{ flush_group: group, partitions: ranges.map((r) => r.partition), firsts: ranges.map((r) => r.first), lasts: ranges.map((r) => r.last) }],
-      format: 'JSONEachRow',
-    });
-  }
+  const group = ranges.length > 1 ? randomUUID() : '';
   const rows = EventsRtRows.concat(written.map((b) => b.out.rows));
-  await insertEventsRt(deps.ch, rows, group, deps.stagingDir);
+  // While the broker stores the decisions, the group's ranges are recorded and its rows staged
+  // (JS and disk work; a turn of the event loop first lets kafkajs put the send on the wire).
+  // The rows' insert waits for the send: once they are written, a restart resumes past them.
+  const ready = new Promise(setImmediate).then(() =>
+    Promise.all([stageEventsRt(deps.ch, rows, group, deps.stagingDir), group ? recordRanges(deps.ch, group, ranges) : undefined]).then(([staged]) => staged),
+  );
+  const [send, staging] = await Promise.allSettled([sent, ready]);
+  if (send.status === 'rejected' || staging.status === 'rejected') {
+    if (staging.status === 'fulfilled') await staging.value.discard();
+    throw send.status === 'rejected' ? send.reason : (staging as PromiseRejectedResult).reason;
+  }
+  await staging.value.insert();
   await applyToViews(deps.ch, { tokenBase: tokenBase(group, ranges), ranges }, rows.plan.list(), deps.pool);
   deps.onGroup?.(ranges.length);
+}
+
+async function recordRanges(ch: ClickHouseClient, group: string, ranges: readonly OffsetRange[]): Promise<void> {
+  await ch.insert({
+    table: 'speed_flush_groups',
+    values: [{ flush_group: group, partitions: ranges.map((r) => r.partition), firsts: ranges.map((r) => r.first), lasts: ranges.map((r) => r.last) }],
+    format: 'JSONEachRow',
+  });
 }
 
 /**

@@ -4,6 +4,8 @@
  * whole group, once, whatever the views had already received. Run on real chDB; the Kafka
  * sends of a group are not what this is about, so `publish` does nothing here.
  */
+import { mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
 import { createClickHouse, queryRows, type ClickHouseClient, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
@@ -117,4 +119,19 @@ it('fails a group whose view insert fails (the others side by side), and restori
   expect(await queryRows(handle.client, 'SELECT * FROM speed_progress')).toEqual([]);
   await restore(0);
   expect(await viewTotals()).toEqual(complete);
+});
+
+it('writes no rows and leaves no staged file when the decisions cannot be sent', async () => {
+  const staging = path.join(dir, 'staging');
+  mkdirSync(staging);
+  const groups = createGroupCommit({ ch: handle.client, publish: () => Promise.reject(new Error('broker down')), stagingDir: staging });
+  const p = processor(0);
+  const out = p.process(
+    storedEvents(12, 500).map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as KafkaMessage),
+    Date.now(),
+  );
+  expect(out.attributions.length).toBeGreaterThan(0);
+  await expect(groups.submit({ partition: 0, first: p.viewsFrom, out })).rejects.toThrow('broker down');
+  expect(await viewTotals()).toMatchObject({ raw: 0, hourly: 0 });
+  expect(readdirSync(staging)).toEqual([]);
 });
