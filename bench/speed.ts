@@ -9,6 +9,9 @@
  *    collector does) produced in sends of `BENCH_SEND` messages.
  * 3. Timed over the same topic, each in its own process and consumer group:
  *    - baseline: a bare kafkajs consumer doing no work, until it has seen every message;
+ *    - raw floor: the same consumer handing the messages as they are to the engine, which
+ *      parses them and computes the Kappa peer's hourly view: what any kafkajs speed layer
+ *      computing at least that view does, whatever its design;
  *    - floor: the same consumer decoding every message and writing every event with its
  *      offset to events_rt as the speed layer does (no state, views or sends): what any speed
  *      layer that decides in JS and resumes from what it wrote does before its own work;
@@ -150,10 +153,10 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   await speedChild.next('ready', 120_000);
 
   // --- (2) baseline: a bare consumer; the floor: the same consumer decoding and writing every event
-  const consume = async (name: string, group: string, floorDataDir?: string) => {
+  const consume = async (name: string, mode: 'bare' | 'floor' | 'raw') => {
     const child = forkChild(name, path.join(__dirname, 'support', 'speed-baseline-consumer.ts'));
     try {
-      child.send({ type: 'init', brokers: broker.brokers, topic: topics.events, groupId: `${prefix}${group}`, expected: n, floorDataDir });
+      child.send({ type: 'init', brokers: broker.brokers, topic: topics.events, groupId: `${prefix}${mode}`, expected: n, mode, dataDir: path.join(tmp, mode) });
       await child.next('ready', 120_000);
       const cpu0 = cpuSeconds(child.pid);
       child.send({ type: 'go' });
@@ -164,12 +167,18 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
       await stopChild(child, 10_000);
     }
   };
-  const baseline = await consume('baseline consumer', 'baseline');
+  const baseline = await consume('baseline consumer', 'bare');
   say(`baseline (bare kafkajs consumer): ${fmt(baseline.eventsPerS)} events/s (${(baseline.ms / 1000).toFixed(2)} s, ${baseline.cpuUsPerEvent.toFixed(1)} CPU-µs/event)`);
-  const floor = await consume('floor consumer', 'floor', path.join(tmp, 'floor'));
+  const floor = await consume('floor consumer', 'floor');
   say(
     `floor (decode every event, write it with its offset to events_rt; no state, views or sends): ${fmt(floor.eventsPerS)} events/s ` +
       `(${(floor.ms / 1000).toFixed(2)} s, ${floor.cpuUsPerEvent.toFixed(1)} CPU-µs/event, process at ${floor.cpuPct.toFixed(0)} % of a core)`,
+  );
+
+  const raw = await consume('raw floor consumer', 'raw');
+  say(
+    `raw floor (no JS decode: the messages as they are into the engine, which computes the Kappa peer's hourly view): ${fmt(raw.eventsPerS)} events/s ` +
+      `(${(raw.ms / 1000).toFixed(2)} s, ${raw.cpuUsPerEvent.toFixed(1)} CPU-µs/event, process at ${raw.cpuPct.toFixed(0)} % of a core)`,
   );
 
   // --- (1) the speed layer
@@ -248,6 +257,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   const ratioBaseline = speed.eventsPerS / baseline.eventsPerS;
   const ratioFloor = speed.eventsPerS / floor.eventsPerS;
   say(`ratio speed layer / Kappa peer: ${ratioPeer.toFixed(2)}; / bare consumer: ${ratioBaseline.toFixed(2)}; / floor: ${ratioFloor.toFixed(2)}`);
+  say(`ratio raw floor / Kappa peer: ${(raw.eventsPerS / peer.eventsPerS).toFixed(2)} (the most any kafkajs consumer computing the peer's view reached here)`);
   return {
     suite: 'speed',
     events_per_s: round(speed.eventsPerS),
@@ -261,11 +271,13 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     freshness_hist_p99_ms: round(fresh.histP99),
     floor_events_per_s: round(floor.eventsPerS),
     ratio_vs_floor: round(ratioFloor, 3),
+    raw_floor_events_per_s: round(raw.eventsPerS),
+    raw_floor_ratio_vs_peer: round(raw.eventsPerS / peer.eventsPerS, 3),
     freshness_rate_events_per_s: round(fresh.rateAchieved),
     events: n,
     partitions: o.partitions,
     cpus: os.cpus().length,
     // CPU time per event does not depend on how busy the machine is, unlike events/s.
-    cpu_us_per_event: { speed: round(speed.cpuUsPerEvent, 1), baseline: round(baseline.cpuUsPerEvent, 1), peer: round(peer.cpuUsPerEvent, 1), floor: round(floor.cpuUsPerEvent, 1) },
+    cpu_us_per_event: { speed: round(speed.cpuUsPerEvent, 1), baseline: round(baseline.cpuUsPerEvent, 1), peer: round(peer.cpuUsPerEvent, 1), floor: round(floor.cpuUsPerEvent, 1), raw_floor: round(raw.cpuUsPerEvent, 1) },
   };
 }

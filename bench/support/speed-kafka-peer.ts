@@ -13,6 +13,7 @@
  */
 import { createClickHouse, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { serveCommands } from './child';
+import { PEER_COLUMNS, PEER_HOURLY_SELECT, PEER_HOURLY_TARGET } from './speed-peer-view';
 
 interface Init {
   type: 'init';
@@ -35,35 +36,14 @@ const safe = (v: string, what: string): string => {
   return v;
 };
 
-const createTarget = `
-CREATE TABLE peer_hourly (
-  app_id LowCardinality(String), hour DateTime('UTC'), type LowCardinality(String), name LowCardinality(String),
-  country LowCardinality(String), os LowCardinality(String), app_version LowCardinality(String),
-  currency LowCardinality(String), error_type LowCardinality(String), channel LowCardinality(String),
-  campaign_id LowCardinality(String),
-  events SimpleAggregateFunction(sum, UInt64), revenue_micros SimpleAggregateFunction(sum, Int64),
-  uv AggregateFunction(uniqExact, String)
-) ENGINE = AggregatingMergeTree
-PARTITION BY toDate(hour)
-ORDER BY (app_id, hour, type, channel, campaign_id, country, os, app_version, name, currency, error_type)`;
-
 const createKafkaTable = (o: Init) => `
-CREATE TABLE peer_kafka (
-  app_id String, type String, ts Int64, device_id String, name String, country String, os String,
-  app_version String, currency String, error_type String, channel String, campaign_id String, revenue_micros Int64
-) ENGINE = Kafka
+CREATE TABLE peer_kafka (${PEER_COLUMNS}) ENGINE = Kafka
 SETTINGS kafka_broker_list = '${safe(o.broker, 'broker')}', kafka_topic_list = '${safe(o.topic, 'topic')}',
   kafka_group_name = '${safe(o.groupId, 'group')}', kafka_format = 'JSONEachRow',
   kafka_num_consumers = 2, kafka_thread_per_consumer = 1, kafka_flush_interval_ms = ${Math.trunc(o.flushIntervalMs)},
   kafka_poll_timeout_ms = 50, kafka_consumer_reschedule_ms = 100, input_format_skip_unknown_fields = 1`;
 
-const createView = `
-CREATE MATERIALIZED VIEW peer_hourly_mv TO peer_hourly AS
-SELECT app_id, toStartOfHour(fromUnixTimestamp64Milli(ts, 'UTC')) AS hour, type, name, country, os, app_version, currency,
-       error_type, channel, campaign_id,
-       toUInt64(count()) AS events, sum(revenue_micros) AS revenue_micros, uniqExactState(device_id) AS uv
-FROM peer_kafka
-GROUP BY app_id, hour, type, name, country, os, app_version, currency, error_type, channel, campaign_id`;
+const createView = `CREATE MATERIALIZED VIEW peer_hourly_mv TO peer_hourly AS ${PEER_HOURLY_SELECT('peer_kafka')}`;
 
 async function counted(): Promise<number> {
   const rs = await (ch as ClickHouseHandle).client.query({ query: 'SELECT toUInt64(sum(events)) AS n FROM peer_hourly', format: 'JSONEachRow' });
@@ -82,7 +62,7 @@ serveCommands(async (m) => {
   if (m.type === 'init') {
     init = m as Init;
     ch = createClickHouse({ clickhouse: { url: undefined, database: 'default' }, dataDir: init.dataDir });
-    await ch.client.command({ query: createTarget });
+    await ch.client.command({ query: PEER_HOURLY_TARGET });
     await ch.client.command({ query: createKafkaTable(init) });
     process.send?.({ type: 'ready' });
   } else if (m.type === 'go') {
