@@ -16,13 +16,15 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# npm packages: only when the lock changed since the last install.
-if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json .cache/package-lock.installed 2>/dev/null; then
+# npm packages: only when the lock or a patch of a package (patches/, applied by the
+# postinstall script) changed since the last install.
+installed_stamp() { cat package-lock.json patches/*.patch | sha256sum; }
+if [ ! -f node_modules/.package-lock.json ] || [ "$(installed_stamp)" != "$(cat .cache/npm-install.stamp 2>/dev/null)" ]; then
   echo "setup: installing npm packages" >&2
   # npm ci refuses this lock on some npm versions (chdb's other-platform optional packages are
   # "missing from lock file"); npm install follows the same lock and adds only those.
   npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
-  mkdir -p .cache && cp package-lock.json .cache/package-lock.installed
+  mkdir -p .cache && installed_stamp > .cache/npm-install.stamp
 fi
 
 node --import tsx scripts/provision-jars.ts
