@@ -11,6 +11,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { KafkaMessage } from 'kafkajs';
 import type { StoredEvent } from '../schemas/event';
 import { EventsRtRows, wellFormed } from './events-rt-rows';
+import { RecentIds } from './recent-ids';
 import { decodeStoredEvent } from '../schemas/decode-stored-event';
 import { AttributionState, clickStateSpanMs, ipUaKey, PROBABILISTIC_WINDOW_MS, type AppRules, type ClickRef, type ForeignClicks, type Decision, type Outcome } from './attribution/attribution-state';
 import { deriveDimensions } from './realtime-views/derive-dimensions';
@@ -82,7 +83,7 @@ export function chTime(ms: number): string {
 
 export class PartitionProcessor {
   private readonly state: AttributionState;
-  private readonly seen = new Map<string, true>();
+  private readonly seen = new RecentIds(DEDUP_CAPACITY);
   /** First offset not yet written to events_rt. */
   private next = 0;
   /** Last offset of events_rt applied to the views (-1: none). */
@@ -152,7 +153,7 @@ export class PartitionProcessor {
        ORDER BY kafka_offset DESC LIMIT ${DEDUP_CAPACITY}`,
       p,
     );
-    for (const r of recent.reverse()) this.remember(`${r.app_id}\u0000${r.event_id}`);
+    for (const r of recent.reverse()) this.seen.remember(r.app_id, r.event_id);
   }
 
   /** Decides every message of a batch in offset order; messages below the resume position are skipped. */
@@ -169,12 +170,10 @@ export class PartitionProcessor {
         out.undecodable.push({ offset, reason: e });
         continue;
       }
-      const id = `${e.app_id}\u0000${e.event_id}`;
-      if (this.seen.has(id)) {
+      if (!this.seen.remember(e.app_id, e.event_id)) {
         out.duplicates++;
         continue;
       }
-      this.remember(id);
       const rules = this.rulesFor(e.app_id);
       let decision: Decision | undefined;
       if (e.type === 'click') {
@@ -261,15 +260,6 @@ export class PartitionProcessor {
   written(lastOffset: number, lastRowOffset: number | undefined): void {
     this.next = Math.max(this.next, lastOffset + 1);
     if (lastRowOffset !== undefined) this.viewsThrough = Math.max(this.viewsThrough, lastRowOffset);
-  }
-
-  private remember(id: string): void {
-    this.seen.set(id, true);
-    if (this.seen.size > DEDUP_CAPACITY) {
-      // Maps iterate in insertion order: drop the oldest.
-      const oldest = this.seen.keys().next().value as string;
-      this.seen.delete(oldest);
-    }
   }
 }
 
