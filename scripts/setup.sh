@@ -18,7 +18,7 @@ fi
 
 # npm packages: only when the lock or a patch of a package (patches/, applied by the
 # postinstall script) changed since the last install.
-installed_stamp() { cat package-lock.json patches/*.patch | sha256sum; }
+installed_stamp() { { cat package-lock.json; cat patches/*.patch 2>/dev/null || true; } | sha256sum; }
 if [ ! -f node_modules/.package-lock.json ] || [ "$(installed_stamp)" != "$(cat .cache/npm-install.stamp 2>/dev/null)" ]; then
   echo "setup: installing npm packages" >&2
   # npm ci refuses this lock on some npm versions (chdb's other-platform optional packages are
