@@ -51,45 +51,30 @@ async function stop(code: number): Promise<never> {
   process.exit(code);
 }
 
-/**
- * A batch's work, then its write together with the batches of the same fetch as one insert
- * (as the speed layer groups them). `prepare` runs per batch; `write` once per group.
- */
-function groupedWriter<T>(prepare: (batch: Batch) => T, count: (t: T) => number, write: (group: T[]) => Promise<void>): (batch: Batch) => Promise<number> {
-  let pending: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
+/** The floor's work on a batch: decode, then write with the batches of the same fetch as one insert. */
+function floorWriter(handle: ClickHouseHandle, staging: string): (batch: Batch) => Promise<number> {
+  let pending: { rows: EventsRtRows; resolve: () => void; reject: (err: unknown) => void }[] = [];
   const flush = async () => {
     const group = pending;
     pending = [];
     try {
-      await write(group.map((g) => g.item));
+      await insertEventsRt(handle.client, EventsRtRows.concat(group.map((g) => g.rows)), '', staging);
       for (const g of group) g.resolve();
     } catch (err) {
       for (const g of group) g.reject(err);
     }
   };
   return async (batch) => {
-    const item = prepare(batch);
+    const rows = new EventsRtRows();
+    for (const msg of batch.messages) {
+      const e = decodeStoredEvent(msg.value);
+      if (typeof e !== 'string') rows.add(msg.value as Buffer, e, deriveDimensions(e, undefined, undefined), batch.partition, Number(msg.offset));
+    }
     await new Promise<void>((resolve, reject) => {
-      if (pending.push({ item, resolve, reject }) === 1) setImmediate(() => void flush());
+      if (pending.push({ rows, resolve, reject }) === 1) setImmediate(() => void flush());
     });
-    return count(item);
+    return rows.count;
   };
-}
-
-/** The floor: decode every message, write every event with its offset to events_rt. */
-function floorWriter(handle: ClickHouseHandle, staging: string): (batch: Batch) => Promise<number> {
-  return groupedWriter(
-    (batch) => {
-      const rows = new EventsRtRows();
-      for (const msg of batch.messages) {
-        const e = decodeStoredEvent(msg.value);
-        if (typeof e !== 'string') rows.add(msg.value as Buffer, e, deriveDimensions(e, undefined, undefined), batch.partition, Number(msg.offset));
-      }
-      return rows;
-    },
-    (rows) => rows.count,
-    (group) => insertEventsRt(handle.client, EventsRtRows.concat(group), '', staging),
-  );
 }
 
 /**
@@ -162,6 +147,7 @@ serveCommands(async (m) => {
     process.send?.({ type: 'ready' });
   } else if (m.type === 'go') {
     const staging = path.join(init.dataDir ?? '', 'staging');
+    let t0 = 0;
     let seen = 0;
     let reported = false;
     const written = (n: number) => {
@@ -171,20 +157,20 @@ serveCommands(async (m) => {
         process.send?.({ type: 'done', messages: seen, ms: performance.now() - t0 });
       }
     };
-    // Not `seen += await …` in eachBatch: that reads `seen` before the await, and batches run concurrently.
-    const work: (batch: Batch) => Promise<void> = !ch
-      ? async (batch) => written(batch.messages.length)
-      : init.mode === 'floor'
-        ? ((floor) => async (batch) => written(await floor(batch)))(floorWriter(ch, staging))
-        : rawWriter(ch, staging, written);
-    const t0 = performance.now();
+    const floor = ch && init.mode === 'floor' ? floorWriter(ch, staging) : undefined;
+    const raw = ch && init.mode === 'raw' ? rawWriter(ch, staging, written) : undefined;
+    t0 = performance.now();
     // The speed layer's fetch settings, so the difference is the work.
     consumer = createKafka(init.brokers, 'weir-bench-baseline').consumer({ groupId: init.groupId, ...SPEED_FETCH });
     await consumer.connect();
     await consumer.subscribe({ topic: init.topic, fromBeginning: true });
     await consumer.run({
       partitionsConsumedConcurrently: 64,
-      eachBatch: ({ batch }) => work(batch),
+      eachBatch: async ({ batch }) => {
+        if (raw) return raw(batch);
+        // Not `seen += await …`: that reads `seen` before the await, and batches run concurrently.
+        written(floor ? await floor(batch) : batch.messages.length);
+      },
     });
   } else if (m.type === 'stop') {
     await stop(0);
