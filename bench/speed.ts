@@ -12,6 +12,10 @@
  *    - raw floor: the same consumer handing the messages as they are to the engine, which
  *      parses them and computes the Kappa peer's hourly view: what any kafkajs speed layer
  *      computing at least that view does, whatever its design;
+ *    - views floor: the same, with each message's partition and offset appended and the speed
+ *      layer's four views (their own SQL) as materialized views of the one insert: what any
+ *      kafkajs speed layer keeping these views does, whatever its design, before deciding
+ *      anything;
  *    - floor: the same consumer decoding every message and writing every event with its
  *      offset to events_rt as the speed layer does (no state, views or sends): what any speed
  *      layer that decides in JS and resumes from what it wrote does before its own work;
@@ -153,7 +157,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   await speedChild.next('ready', 120_000);
 
   // --- (2) baseline: a bare consumer; the floor: the same consumer decoding and writing every event
-  const consume = async (name: string, mode: 'bare' | 'floor' | 'raw') => {
+  const consume = async (name: string, mode: 'bare' | 'floor' | 'raw' | 'views') => {
     const child = forkChild(name, path.join(__dirname, 'support', 'speed-baseline-consumer.ts'));
     try {
       child.send({ type: 'init', brokers: broker.brokers, topic: topics.events, groupId: `${prefix}${mode}`, expected: n, mode, dataDir: path.join(tmp, mode) });
@@ -179,6 +183,11 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   say(
     `raw floor (no JS decode: the messages as they are into the engine, which computes the Kappa peer's hourly view): ${fmt(raw.eventsPerS)} events/s ` +
       `(${(raw.ms / 1000).toFixed(2)} s, ${raw.cpuUsPerEvent.toFixed(1)} CPU-µs/event, process at ${raw.cpuPct.toFixed(0)} % of a core)`,
+  );
+  const views = await consume('views floor consumer', 'views');
+  say(
+    `views floor (no JS decode: the messages with their offsets into the engine, which computes the speed layer's four views as materialized views): ${fmt(views.eventsPerS)} events/s ` +
+      `(${(views.ms / 1000).toFixed(2)} s, ${views.cpuUsPerEvent.toFixed(1)} CPU-µs/event, process at ${views.cpuPct.toFixed(0)} % of a core)`,
   );
 
   // --- (1) the speed layer
@@ -258,6 +267,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   const ratioFloor = speed.eventsPerS / floor.eventsPerS;
   say(`ratio speed layer / Kappa peer: ${ratioPeer.toFixed(2)}; / bare consumer: ${ratioBaseline.toFixed(2)}; / floor: ${ratioFloor.toFixed(2)}`);
   say(`ratio raw floor / Kappa peer: ${(raw.eventsPerS / peer.eventsPerS).toFixed(2)} (the most any kafkajs consumer computing the peer's view reached here)`);
+  say(`ratio views floor / Kappa peer: ${(views.eventsPerS / peer.eventsPerS).toFixed(2)} (the most any kafkajs consumer keeping the speed views reached here)`);
   return {
     suite: 'speed',
     events_per_s: round(speed.eventsPerS),
@@ -273,11 +283,13 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     ratio_vs_floor: round(ratioFloor, 3),
     raw_floor_events_per_s: round(raw.eventsPerS),
     raw_floor_ratio_vs_peer: round(raw.eventsPerS / peer.eventsPerS, 3),
+    views_floor_events_per_s: round(views.eventsPerS),
+    views_floor_ratio_vs_peer: round(views.eventsPerS / peer.eventsPerS, 3),
     freshness_rate_events_per_s: round(fresh.rateAchieved),
     events: n,
     partitions: o.partitions,
     cpus: os.cpus().length,
     // CPU time per event does not depend on how busy the machine is, unlike events/s.
-    cpu_us_per_event: { speed: round(speed.cpuUsPerEvent, 1), baseline: round(baseline.cpuUsPerEvent, 1), peer: round(peer.cpuUsPerEvent, 1), floor: round(floor.cpuUsPerEvent, 1), raw_floor: round(raw.cpuUsPerEvent, 1) },
+    cpu_us_per_event: { speed: round(speed.cpuUsPerEvent, 1), baseline: round(baseline.cpuUsPerEvent, 1), peer: round(peer.cpuUsPerEvent, 1), floor: round(floor.cpuUsPerEvent, 1), raw_floor: round(raw.cpuUsPerEvent, 1), views_floor: round(views.cpuUsPerEvent, 1) },
   };
 }

@@ -40,35 +40,39 @@ export interface DayPlan {
 // blocks whose numbering, and so whose derived tokens, need not repeat on a retry.)
 const SETTINGS = 'SETTINGS insert_deduplication_token = {token:String}, max_threads = 1';
 
-const VIEW_INSERTS: Record<string, (where: string) => string> = {
-  hourly_rt: (where) => `INSERT INTO hourly_rt
+/**
+ * Each view's rows from rows shaped as events_rt's in `source` that pass `where`: the speed
+ * layer's inserts (VIEW_INSERTS) and the speed bench's views floor, which has them as
+ * materialized views of one insert.
+ */
+export const VIEW_SELECTS: Record<string, (source: string, where: string) => string> = {
+  hourly_rt: (source, where) => `
     SELECT app_id, toStartOfHour(ts) AS hour, type, name, country, os, app_version, currency, error_type,
            channel, campaign_id, fraud_reason, install_kind,
            toUInt64(count()) AS events, sum(revenue_micros) AS revenue_micros, uniqExactState(device_id) AS uv
-    FROM events_rt WHERE ${where}
-    GROUP BY app_id, hour, type, name, country, os, app_version, currency, error_type, channel, campaign_id, fraud_reason, install_kind
-    ${SETTINGS}`,
-  realtime_rt: (where) => `INSERT INTO realtime_rt
+    FROM ${source} WHERE ${where}
+    GROUP BY app_id, hour, type, name, country, os, app_version, currency, error_type, channel, campaign_id, fraud_reason, install_kind`,
+  realtime_rt: (source, where) => `
     SELECT app_id, toDateTime(ts) AS second,
            toUInt64(count()) AS events,
            toUInt64(countIf(type = 'click')) AS clicks,
            toUInt64(countIf(install_kind IN ('attributed', 'organic', 'rejected'))) AS installs,
            toUInt64(countIf(type = 'error')) AS errors,
            uniqExactState(device_id) AS uv
-    FROM events_rt WHERE ${where}
-    GROUP BY app_id, second
-    ${SETTINGS}`,
-  clicks_by_ip_ua_rt: (where) => `INSERT INTO clicks_by_ip_ua_rt
+    FROM ${source} WHERE ${where}
+    GROUP BY app_id, second`,
+  clicks_by_ip_ua_rt: (source, where) => `
     SELECT app_id, ip, ua, ts, event_id, channel, campaign_id, kafka_partition
-    FROM events_rt WHERE ${where} AND type = 'click' AND ip != '' AND ua != ''
-    ${SETTINGS}`,
-  errors_rt: (where) => `INSERT INTO errors_rt
+    FROM ${source} WHERE ${where} AND type = 'click' AND ip != '' AND ua != ''`,
+  errors_rt: (source, where) => `
     SELECT app_id, toStartOfMinute(ts) AS minute, fingerprint, error_type,
            toUInt64(count()) AS count, any(error_message) AS sample_message, max(ts) AS last_seen
-    FROM events_rt WHERE ${where} AND type = 'error'
-    GROUP BY app_id, minute, fingerprint, error_type
-    ${SETTINGS}`,
+    FROM ${source} WHERE ${where} AND type = 'error'
+    GROUP BY app_id, minute, fingerprint, error_type`,
 };
+
+const VIEW_INSERTS = (view: string, where: string) => `INSERT INTO ${view} ${VIEW_SELECTS[view]('events_rt', where)}
+    ${SETTINGS}`;
 
 /** The rows of the ranges, as a condition the primary key (kafka_partition, kafka_offset) serves. */
 function rangesCondition(ranges: readonly OffsetRange[]): { sql: string; params: Record<string, number> } {
@@ -147,9 +151,9 @@ export async function applyToViews(ch: ClickHouseClient, write: ViewsWrite, plan
   const where = rangesCondition(write.ranges);
   const statements: { query: string; query_params: Record<string, unknown> }[] = [];
   for (const d of plan ?? (await planOfWritten(ch, write.ranges))) {
-    for (const [view, insert] of Object.entries(VIEW_INSERTS)) {
+    for (const view of Object.keys(VIEW_SELECTS)) {
       if ((view === 'clicks_by_ip_ua_rt' && !d.clicks) || (view === 'errors_rt' && !d.errors)) continue;
-      statements.push(inlined(insert(`${where.sql} AND toDate(ts) = {day:Date}`), { ...where.params, day: d.day, token: `${view}:${write.tokenBase}:${d.day}` }));
+      statements.push(inlined(VIEW_INSERTS(view, `${where.sql} AND toDate(ts) = {day:Date}`), { ...where.params, day: d.day, token: `${view}:${write.tokenBase}:${d.day}` }));
     }
   }
   // After a failure no further statement starts, and the group fails once the running ones
