@@ -33,7 +33,7 @@ import { DayPlans } from './realtime-views/views-writer';
  * One insert, so one block, so one part of events_rt (the group's rows appear at once, or not
  * at all). Settings in the SQL: chDB keeps per-call settings for later calls.
  */
-const INSERT_SETTINGS =
+export const INSERT_SETTINGS =
   'SETTINGS max_insert_threads = 1, min_insert_block_size_rows = 1000000000, min_insert_block_size_bytes = 1099511627776, input_format_skip_unknown_fields = 1';
 
 const BACKSLASH_U = Buffer.from('\\u');
@@ -210,7 +210,7 @@ const isInputError = (err: unknown) => /\(at row \d+\)/.test(String((err as Erro
 const structures = new WeakMap<ClickHouseClient, Promise<string>>();
 
 /** `name Type, …` of the lines' fields, as events_rt_incoming declares them (read once per client); the group is named by the insert. */
-function lineStructure(ch: ClickHouseClient): Promise<string> {
+export function lineStructure(ch: ClickHouseClient): Promise<string> {
   let structure = structures.get(ch);
   if (structure) return structure;
   structure = queryRows<{ name: string; type: string }>(

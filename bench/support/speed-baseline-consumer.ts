@@ -29,7 +29,7 @@ import { createClickHouse, queryRows, type ClickHouseClient, type ClickHouseHand
 import { migrate } from '../../infra/clickhouse/migrate';
 import { createKafka } from '../../infra/kafka/local-broker';
 import { decodeStoredEvent } from '../../schemas/decode-stored-event';
-import { EventsRtRows, insertEventsRt } from '../../speed-layer/events-rt-rows';
+import { EventsRtRows, INSERT_SETTINGS, insertEventsRt, lineStructure } from '../../speed-layer/events-rt-rows';
 import { SPEED_FETCH } from '../../speed-layer/main';
 import { deriveDimensions } from '../../speed-layer/realtime-views/derive-dimensions';
 import { VIEW_SELECTS } from '../../speed-layer/realtime-views/views-writer';
@@ -169,26 +169,20 @@ async function prepareViews(handle: ClickHouseHandle): Promise<RawSink> {
   const run = (query: string) => handle.client.command({ query });
   await migrate(handle.client);
   const [mv] = await queryRows<{ as_select: string }>(handle.client, "SELECT as_select FROM system.tables WHERE database = currentDatabase() AND name = 'events_rt_incoming_mv'");
-  const columns = await queryRows<{ name: string; type: string }>(
-    handle.client,
-    "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'events_rt_incoming' AND name != '_g' ORDER BY position",
-  );
-  if (!mv || columns.length === 0) throw new Error('the views floor: events_rt_incoming or its view is missing after the migrations');
+  if (!mv) throw new Error('the views floor: events_rt_incoming_mv is missing after the migrations');
+  const structure = await lineStructure(handle.client);
   await run('DROP VIEW events_rt_incoming_mv');
   await run('CREATE TABLE events_rt_null AS events_rt ENGINE = Null');
   await run(`CREATE MATERIALIZED VIEW events_rt_incoming_floor_mv TO events_rt_null AS ${mv.as_select}`);
   for (const [view, select] of Object.entries(VIEW_SELECTS)) await run(`CREATE MATERIALIZED VIEW ${view}_floor_mv TO ${view} AS ${select('events_rt_null', '1')}`);
-  const structure = columns.map((c) => `${c.name} ${c.type}`).join(', ');
   return {
     // The collector writes no space after the closing brace.
     line: (partition, m) => {
       const v = m.value as Buffer;
       return [v.subarray(0, v.lastIndexOf(0x7d)), Buffer.from(`,"_p":${partition},"_o":${m.offset}}\n`)];
     },
-    insert: (file) =>
-      `INSERT INTO events_rt_incoming SELECT *, '' FROM file('${file}', JSONEachRow, '${structure}') ` +
-      // One block per insert, as the speed layer writes (one part per view and date).
-      'SETTINGS max_insert_threads = 1, min_insert_block_size_rows = 1000000000, min_insert_block_size_bytes = 1099511627776, input_format_skip_unknown_fields = 1',
+    // The speed layer's insert (one block, so one part per view and date), its values inlined.
+    insert: (file) => `INSERT INTO events_rt_incoming SELECT *, '' FROM file('${file}', JSONEachRow, '${structure}') ${INSERT_SETTINGS}`,
   };
 }
 
