@@ -2,9 +2,10 @@
  * Accepts run requests, queues them and executes them one at a time:
  *   request: validate the day → refuse overlap with live runs → record the events topic's
  *            high watermarks → store the run as `queued`;
- *   execute: take the cross-process lease → `running` → wait for the archive to reach the
- *            watermarks → pin the archive files → recompute and swap → mark the days covered
- *            → measure attribution diff and drift → `succeeded` (or `failed` with the reason).
+ *   execute: take the cross-process lease → `running` → drop what killed runs left → wait for
+ *            the archive to reach the watermarks → recompute (jobs/recompute.ts: pin the files
+ *            the days need, stage, switch the views and the covered days together) → measure
+ *            attribution diff and drift → `succeeded` (or `failed` with the reason).
  * The owner heart-beats its queued and running runs, so that other processes can tell a run
  * whose process died (run-store.ts) from one that is merely slow.
  */
@@ -14,11 +15,11 @@ import { AppError } from '../infra/errors';
 import type { Logger } from '../infra/logger';
 import type { ObjectStore } from '../infra/object-store/object-store';
 import { waitForArchive, type Watermarks } from './archive-catch-up';
-import { takeArchiveSnapshot } from './archive-snapshot';
 import type { BatchMetrics } from './batch-metrics';
 import { FIRST_DAY, dayStartMs, daysOverlap, hasClosed, recomputeWindow } from './days';
 import { diffAttributions, measureDrift } from './drift';
 import { recomputeDays, type RecomputeHooks } from './jobs/recompute';
+import { dropLeftoverRunTables } from './jobs/view-generations';
 import type { HeldLease, RunLease } from './run-lease';
 import { publicRun, type RunStore } from './run-store';
 import type { Run, RunRecord } from './run-types';
@@ -28,6 +29,8 @@ export interface BatchRunnerConfig {
   graceMinutes: number;
   ipBlocklist: readonly string[];
   lookbackDays: number;
+  /** DEDUP_HORIZON_DAYS: how far apart in receive time two copies of an event can be. */
+  horizonDays: number;
   /** How long a run waits for the archive to catch up before it fails (default 5 min). */
   catchUpTimeoutMs?: number;
   heartbeatMs?: number;
@@ -160,22 +163,25 @@ export function createBatchRunner(cfg: BatchRunnerConfig, deps: BatchRunnerDeps)
       rec.started_at = new Date(now()).toISOString();
       await deps.runs.save(rec);
       rlog.info('batch run started');
+      await dropLeftoverRunTables(deps.ch, rec.id);
       await waitForArchive(deps.store, rec.watermarks, { timeoutMs: cfg.catchUpTimeoutMs ?? 300_000, signal: stopping.signal });
-      const snapshot = await takeArchiveSnapshot(deps.store);
       const held = lease;
       const stats = await recomputeDays(
         deps.ch,
         deps.store,
-        { days: rec.days, snapshot, ipBlocklist: cfg.ipBlocklist, lookbackDays: cfg.lookbackDays, graceMinutes: cfg.graceMinutes, now: now() },
         {
-          beforeSwap: async () => {
-            await deps.hooks?.beforeSwap?.();
-            if (!(await held.stillHeld())) throw new Error('lost the batch lease before swapping the views (another process took over); views left unchanged');
-          },
+          runId: rec.id,
+          days: rec.days,
+          ipBlocklist: cfg.ipBlocklist,
+          lookbackDays: cfg.lookbackDays,
+          horizonDays: cfg.horizonDays,
+          graceMinutes: cfg.graceMinutes,
+          now: now(),
         },
+        { beforeSwap: deps.hooks?.beforeSwap, stillHeld: () => held.stillHeld() },
       );
+      // The views now show the run's days, and batch_covered_days names it for each of them.
       Object.assign(rec, stats);
-      await deps.runs.markCovered(rec.days, rec.id);
       rec.status = 'succeeded';
       try {
         rec.attribution_diff = await diffAttributions(deps.ch, rec.days);

@@ -23,7 +23,7 @@ import { createRunStore, type RunStore } from './run-store';
 import type { Run } from './run-types';
 import { startBatchSchedule, type ScheduleHandle } from './schedule';
 
-export type BatchConfig = Pick<Config, 'batch' | 'ipBlocklist' | 'lookbackDays' | 'kafka'>;
+export type BatchConfig = Pick<Config, 'batch' | 'ipBlocklist' | 'lookbackDays' | 'dedupHorizonDays' | 'kafka'>;
 
 export interface BatchDeps {
   ch: ClickHouseClient;
@@ -61,6 +61,7 @@ export async function startBatchLayer(cfg: BatchConfig, deps: BatchDeps): Promis
       graceMinutes: cfg.batch.graceMinutes,
       ipBlocklist: cfg.ipBlocklist,
       lookbackDays: cfg.lookbackDays,
+      horizonDays: cfg.dedupHorizonDays,
       catchUpTimeoutMs: deps.catchUpTimeoutMs,
     },
     {

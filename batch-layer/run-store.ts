@@ -80,7 +80,6 @@ export interface RunStore {
   list(limit?: number): Promise<RunRecord[]>;
   /** Queued or running runs whose owners are alive. */
   active(): Promise<RunRecord[]>;
-  markCovered(days: readonly string[], runId: string): Promise<void>;
   coveredDays(): Promise<string[]>;
   /** When each covered day was last covered (ms). */
   coveredAt(): Promise<Map<string, number>>;
@@ -132,10 +131,6 @@ export function createRunStore(ch: ClickHouseClient, now: () => number = Date.no
     async active() {
       const rows = await queryRows<RunRow>(ch, `${SELECT_RUNS} WHERE status IN ('queued', 'running') ORDER BY requested_at`);
       return rows.map((r) => fromRow(r, now())).filter((r) => r.status === 'queued' || r.status === 'running');
-    },
-    async markCovered(days, runId) {
-      const at = chTime(new Date(now()).toISOString());
-      await ch.insert({ table: COVERAGE_TABLE, format: 'JSONEachRow', values: days.map((day) => ({ day, run_id: runId, covered_at: at })) });
     },
     async coveredDays() {
       const rows = await queryRows<{ day: string }>(ch, `SELECT DISTINCT toString(day) AS day FROM ${COVERAGE_TABLE} ORDER BY day`);

@@ -31,7 +31,9 @@ const Env = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must have at least 16 characters').optional(),
   IP_BLOCKLIST: list,
-  LOOKBACK_DAYS: int(7),
+  // Rule 2 allows 1–30 days (DESIGN.md section 4): a batch run reads clicks that far back.
+  LOOKBACK_DAYS: z.coerce.number().int().min(1).max(30).default(7),
+  DEDUP_HORIZON_DAYS: z.coerce.number().int().min(1).max(30).default(7),
   BATCH_CRON: z.string().default('15 0 * * *'),
   BATCH_GRACE_MINUTES: z.coerce.number().int().min(0).default(15),
   RECOMPUTE_DAYS: z.coerce.number().int().min(0).max(31).default(2),
@@ -61,6 +63,8 @@ export interface Config {
   adminToken: string | undefined;
   ipBlocklist: string[];
   lookbackDays: number;
+  /** DEDUP_HORIZON_DAYS: copies of an event received further apart are two events. */
+  dedupHorizonDays: number;
   batch: { cron: string; graceMinutes: number; recomputeDays: number };
   limits: {
     maxBodyBytes: number;
@@ -106,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: e.ADMIN_TOKEN,
     ipBlocklist: e.IP_BLOCKLIST,
     lookbackDays: e.LOOKBACK_DAYS,
+    dedupHorizonDays: e.DEDUP_HORIZON_DAYS,
     batch: { cron: e.BATCH_CRON, graceMinutes: e.BATCH_GRACE_MINUTES, recomputeDays: e.RECOMPUTE_DAYS },
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,

@@ -17,17 +17,16 @@ export interface PinnedSource {
 /** `dt=YYYY-MM-DD/<file name>`, what the filter compares with. */
 const pinnedName = (f: ArchiveFile) => `dt=${f.date}/${f.key.slice(f.key.lastIndexOf('/') + 1)}`;
 const PINNED_EXPR = `concat(extract(_path, 'dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/'), _file)`;
-const ARCHIVE_DAY_EXPR = `extract(_path, 'dt=([0-9]{4}-[0-9]{2}-[0-9]{2})/')`;
 
 /**
  * `param` names the query parameter holding the file list (a fixed identifier chosen by the
- * caller). Besides the archive columns the subquery yields `archive_day`, the `YYYY-MM-DD` of
- * the row's day directory (`ArchiveFile.date`).
+ * caller). Besides the archive columns the subquery yields `file_hash`, which file the row
+ * came from (a Kafka record archived in two files is one copy, sql/02-duplicate-losers.sql).
  */
 export function pinnedSource(store: ObjectStore, files: readonly ArchiveFile[], param: 'all_files'): PinnedSource {
   const fn = tableFunctionSql(store.clickhouseSource(`${ARCHIVE_PREFIX}*/*.arrow`), 'Arrow', clickhouseColumns());
   return {
-    sql: `(SELECT *, ${ARCHIVE_DAY_EXPR} AS archive_day FROM ${fn} WHERE ${PINNED_EXPR} IN {${param}:Array(String)})`,
+    sql: `(SELECT *, cityHash64(_path) AS file_hash FROM ${fn} WHERE ${PINNED_EXPR} IN {${param}:Array(String)})`,
     params: { [param]: files.map(pinnedName) },
   };
 }

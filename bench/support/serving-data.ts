@@ -101,9 +101,10 @@ SETTINGS max_insert_threads = 2, max_threads = 2`;
 
 const VIEW_COLUMNS = 'app_id, hour, type, name, country, os, app_version, currency, error_type, channel, campaign_id, fraud_reason, install_kind';
 /** One hourly view from the raw events of [lo, hi) days, as the batch job and the speed MV aggregate them. */
-const fillView = (table: 'hourly_batch' | 'hourly_rt') => `INSERT INTO ${table}
+/** Batch days go into hourly_batch_data as the generation of the run 'bench', which covers them. */
+const fillView = (table: 'hourly_batch' | 'hourly_rt') => `INSERT INTO ${table === 'hourly_rt' ? 'hourly_rt' : 'hourly_batch_data'}
 SELECT app_id, toStartOfHour(ts) AS hour, type, name, country, os, app_version, currency, error_type, channel, campaign_id, fraud_reason, install_kind,
-       toUInt64(count()) AS events, sum(revenue_micros) AS revenue_micros, uniqExactState(device_id) AS uv
+       toUInt64(count()) AS events, sum(revenue_micros) AS revenue_micros, uniqExactState(device_id) AS uv${table === 'hourly_rt' ? '' : ", 'bench' AS run_id"}
 FROM ${RAW_TABLE} WHERE toDate(ts) = {day:Date}
 GROUP BY ${VIEW_COLUMNS}
 -- rows are unique per key already: merging them again on insert would only copy every state

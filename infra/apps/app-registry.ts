@@ -14,6 +14,9 @@ import { invalidCidrs } from '../../schemas/cidr';
 
 export const APP_ID_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
+/** The longest attribution lookback rule 2 allows. */
+export const MAX_LOOKBACK_DAYS = 30;
+
 export interface App {
   app_id: string;
   lookback_days: number;
@@ -53,8 +56,9 @@ export function validateAppSettings(input: unknown, partial: boolean): AppSettin
   if (!partial && (typeof o.app_id !== 'string' || !APP_ID_RE.test(o.app_id))) {
     throw new AppError('bad_request', 'app_id must match ^[a-z0-9][a-z0-9_-]{0,63}$');
   }
-  if (o.lookback_days !== undefined && (!Number.isInteger(o.lookback_days) || (o.lookback_days as number) < 1 || (o.lookback_days as number) > 365)) {
-    throw new AppError('bad_request', 'lookback_days must be an integer from 1 to 365');
+  // Rule 2 allows 1–30 days (DESIGN.md section 4); a batch run reads clicks that far back.
+  if (o.lookback_days !== undefined && (!Number.isInteger(o.lookback_days) || (o.lookback_days as number) < 1 || (o.lookback_days as number) > MAX_LOOKBACK_DAYS)) {
+    throw new AppError('bad_request', `lookback_days must be an integer from 1 to ${MAX_LOOKBACK_DAYS}`);
   }
   if (o.ip_blocklist !== undefined) {
     if (!Array.isArray(o.ip_blocklist) || !o.ip_blocklist.every((c) => typeof c === 'string') || o.ip_blocklist.length > 10_000) {

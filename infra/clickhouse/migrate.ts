@@ -28,7 +28,8 @@ export async function migrate(ch: ClickHouseClient, dir = DIR): Promise<string[]
   return applied;
 }
 
-function splitStatements(sql: string): string[] {
+/** Splits a file of several statements (`;` at line end), dropping comment lines. */
+export function splitStatements(sql: string): string[] {
   return sql
     .replace(/^\s*--.*$/gm, '')
     .split(/;\s*$/m)

@@ -1,8 +1,9 @@
 /**
  * `GET /v1/apps/{app}/attributions`: parameters, keyset cursor and the one SQL statement.
  * Installs of covered UTC days come from `attributions_batch`, the others from
- * `attributions_rt`; both are ReplacingMergeTrees versioned by `decided_at`, read with FINAL
- * so a re-decided install appears once, as last decided.
+ * `attributions_rt`, a ReplacingMergeTree versioned by `decided_at`, read with FINAL so a
+ * re-decided install appears once, as last decided (the batch view holds one run's decisions
+ * per day, one row per install).
  */
 import { AppError } from '../../infra/errors';
 import type { Config } from '../../infra/config';
@@ -69,8 +70,10 @@ export function buildAttributionsSql(q: AttributionsQuery, plan: SourcePlan): { 
     params.after_id = q.after.id;
     where.push("(ts, install_event_id) > (fromUnixTimestamp64Milli({after_ts:Int64}, 'UTC'), {after_id:String})");
   }
-  const side = (table: string, source: string, dayTest?: string) =>
-    `SELECT ${COLUMNS}, '${source}' AS source FROM ${table} FINAL WHERE ${[...where, ...(dayTest ? [dayTest] : [])].join(' AND ')}`;
+  // attributions_rt is a ReplacingMergeTree (FINAL: the latest decision); attributions_batch a
+  // view of one run's rows per day, which hold one row per install.
+  const side = (table: 'attributions_batch' | 'attributions_rt', source: string, dayTest?: string) =>
+    `SELECT ${COLUMNS}, '${source}' AS source FROM ${table}${table === 'attributions_rt' ? ' FINAL' : ''} WHERE ${[...where, ...(dayTest ? [dayTest] : [])].join(' AND ')}`;
   const parts: string[] = [];
   if (plan.batch) parts.push(side('attributions_batch', 'batch', plan.speed ? 'toDate(ts) IN {covered:Array(Date)}' : undefined));
   if (plan.speed) parts.push(side('attributions_rt', 'speed', plan.batch ? 'toDate(ts) NOT IN {covered:Array(Date)}' : undefined));

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { WireEventSchema } from '../../schemas/event';
+import { MAX_LOOKBACK_DAYS } from '../../infra/apps/app-registry';
 import { ErrorResponseSchema } from '../http/query-params';
 import { BAD_REQUEST, NOT_FOUND, RATE_LIMITED, UNAUTHORIZED } from './common-responses';
 import { defineRoute, type RouteSpec } from './route-spec';
@@ -15,7 +16,7 @@ const conflict = { description: 'conflict; the message says why', schema: ErrorR
 const unavailable = { description: 'a dependency is unavailable; retry after Retry-After', schema: ErrorResponseSchema, headers: { 'Retry-After': 'seconds' } };
 
 const AppSettings = z.object({
-  lookback_days: z.number().int().min(1).max(365).optional().describe('attribution lookback, days (default LOOKBACK_DAYS)'),
+  lookback_days: z.number().int().min(1).max(MAX_LOOKBACK_DAYS).optional().describe('attribution lookback, days (default LOOKBACK_DAYS)'),
   ip_blocklist: z.array(z.string()).max(10_000).optional().describe('CIDR ranges (IPv4 or IPv6) whose clicks and installs are rejected as blocked_ip'),
 });
 const AppOut = z.object({ app_id: z.string(), lookback_days: z.number().int(), ip_blocklist: z.array(z.string()) });

@@ -48,6 +48,8 @@ describe('admin apps', () => {
     ['an unknown body key', 'POST', '/v1/admin/apps', { app_id: 'x1', colour: 'red' }, 400],
     ['an invalid CIDR', 'POST', '/v1/admin/apps', { app_id: 'x2', ip_blocklist: ['10.0.0.0/33'] }, 400],
     ['a lookback of 0 days', 'PATCH', '/v1/admin/apps/shop', { lookback_days: 0 }, 400],
+    ['a lookback over 30 days on create', 'POST', '/v1/admin/apps', { app_id: 'x3', lookback_days: 31 }, 400],
+    ['a lookback over 30 days on update', 'PATCH', '/v1/admin/apps/shop', { lookback_days: 31 }, 400],
     ['a patch of an unknown app', 'PATCH', '/v1/admin/apps/nope', { lookback_days: 2 }, 404],
   ])('answers %s with a clear error and changes nothing', async (_what, method, path, body, status) => {
     const before = await adminRequest(stack, 'GET', '/v1/admin/apps');

@@ -41,7 +41,7 @@ import { METRICS, formatBucket, referenceReport, type ReportQuery, type ReportRo
 import { TEST_GRACE_MINUTES, appendToArchive, batchAttributions, batchHourlyReport, createTestRunner, openBatchTestEnv, type BatchTestEnv } from './batch-test-kit';
 
 /** What one fixture's run leaves behind, emptied before the next. */
-const PER_FIXTURE_TABLES = ['hourly_batch', 'attributions_batch', 'batch_covered_days', 'apps'];
+const PER_FIXTURE_TABLES = ['hourly_batch_data', 'attributions_batch_data', 'batch_covered_days', 'apps'];
 const REPORT_LIMITS = { maxReportDaysHourly: 400, maxReportDaysDaily: 4000, maxReportRows: 10_000 };
 
 let env: BatchTestEnv;

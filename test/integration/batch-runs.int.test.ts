@@ -25,7 +25,7 @@ let runs: RunStore;
 
 function makeRunner(name: string, hooks?: BatchRunnerDeps['hooks']): BatchRunner {
   return createBatchRunner(
-    { recomputeDays: 2, graceMinutes: 15, ipBlocklist: [], lookbackDays: 7, catchUpTimeoutMs: 2_000 },
+    { recomputeDays: 2, graceMinutes: 15, ipBlocklist: [], lookbackDays: 7, horizonDays: 7, catchUpTimeoutMs: 2_000 },
     {
       ch: env.ch,
       store: env.store,

@@ -60,7 +60,7 @@ export interface TestRunnerOptions {
 /** A batch runner on the env's ClickHouse with nothing to wait for: no Kafka, the archive is complete. */
 export function createTestRunner(env: BatchTestEnv, opts: TestRunnerOptions): BatchRunner {
   return createBatchRunner(
-    { recomputeDays: 2, graceMinutes: TEST_GRACE_MINUTES, ipBlocklist: opts.ipBlocklist ?? [], lookbackDays: opts.lookbackDays ?? 7, catchUpTimeoutMs: 5_000 },
+    { recomputeDays: 2, graceMinutes: TEST_GRACE_MINUTES, ipBlocklist: opts.ipBlocklist ?? [], lookbackDays: opts.lookbackDays ?? 7, horizonDays: 7, catchUpTimeoutMs: 5_000 },
     {
       ch: env.ch,
       store: opts.store ?? env.store,
@@ -146,14 +146,16 @@ export async function batchHourlyReport(ch: ClickHouseClient, appId: string, fro
   });
 }
 
-/** attributions_batch of one app in the reference's row shape, by ts then install_event_id. */
-export async function batchAttributions(ch: ClickHouseClient, appId: string): Promise<AttributionRow[]> {
+/** attributions_batch of one app (installs in [from, to) ms) in the reference's row shape, by ts then install_event_id. */
+export async function batchAttributions(ch: ClickHouseClient, appId: string, from = 0, to = 8.64e15): Promise<AttributionRow[]> {
   const rows = await queryRows<Record<string, string | number | null>>(
     ch,
     `SELECT install_event_id, device_id, toUnixTimestamp64Milli(ts) AS ts_ms, outcome, match, click_event_id, channel,
             campaign_id, ctit_ms, fraud_reason
-     FROM attributions_batch FINAL WHERE app_id = {app:String} ORDER BY ts, install_event_id`,
-    { app: appId },
+     FROM attributions_batch
+     WHERE app_id = {app:String} AND toUnixTimestamp64Milli(ts) >= {from:Int64} AND toUnixTimestamp64Milli(ts) < {to:Int64}
+     ORDER BY ts, install_event_id`,
+    { app: appId, from, to },
   );
   const orNull = (v: unknown) => (v === '' || v === null ? null : v);
   return rows.map((r) => ({
@@ -180,7 +182,7 @@ export async function snapshotViews(ch: ClickHouseClient): Promise<unknown[]> {
        FROM hourly_batch
        GROUP BY app_id, hour, type, name, country, os, app_version, currency, error_type, channel, campaign_id, fraud_reason, install_kind
        UNION ALL
-       SELECT 'a' AS t, toString(tuple(* EXCEPT decided_at)) AS r FROM attributions_batch FINAL
+       SELECT 'a' AS t, toString(tuple(* EXCEPT decided_at)) AS r FROM attributions_batch
      ) ORDER BY t, r`,
   );
 }

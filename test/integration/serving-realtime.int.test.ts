@@ -43,10 +43,11 @@ beforeAll(async () => {
       ('rt', '${ch(M - 1_800_000)}', 'bbbb', 'Timeout', 4, 'slow', '${ch(M - 1_799_000)}'),
       ('rt', '${ch(M - 86_400_000)}', 'cccc', 'Old', 100, 'old', '${ch(M - 86_400_000)}')`,
   });
-  const a = (_side: string, id: string, ts: string, outcome: string, channel: string, click: string, ctit: string, reason: string) =>
-    `('rt', '${id}', 'dev-${id}', '${ts}', '${outcome}', '${click ? 'device' : ''}', '${click}', '${channel}', '', ${ctit}, '${reason}', '2026-11-24 00:00:00')`;
+  // Batch rows carry the id of the run that covers their day (the generation the view shows).
+  const a = (side: string, id: string, ts: string, outcome: string, channel: string, click: string, ctit: string, reason: string) =>
+    `('rt', '${id}', 'dev-${id}', '${ts}', '${outcome}', '${click ? 'device' : ''}', '${click}', '${channel}', '', ${ctit}, '${reason}', '2026-11-24 00:00:00'${side === 'b' ? ", 'test'" : ''})`;
   await srv.ch.command({
-    query: `INSERT INTO attributions_batch VALUES ${[
+    query: `INSERT INTO attributions_batch_data VALUES ${[
       a('b', 'i1', '2026-11-22 10:00:00.000', 'attributed', 'fb', 'c1', '60000', ''),
       a('b', 'i2', '2026-11-22 10:00:00.000', 'rejected', 'fb', 'c2', '5', 'click_injection'),
     ].join(', ')}`,

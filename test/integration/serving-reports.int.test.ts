@@ -42,16 +42,17 @@ function prng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-async function insert(ch: StandaloneServing['ch'], evs: Ev[], table: 'hourly_rt' | 'hourly_batch') {
+/** Speed rows into hourly_rt; batch rows into hourly_batch_data as the generation of run `run`. */
+async function insert(ch: StandaloneServing['ch'], evs: Ev[], table: 'hourly_rt' | 'hourly_batch', run = 'test-run') {
   if (!evs.length) return;
   const rows = evs.map((e) => JSON.stringify({ app_id: 'rep', hour: new Date(e.ms).toISOString().slice(0, 19).replace('T', ' '), ...e, side: undefined }));
   await ch.command({
-    query: `INSERT INTO ${table}
+    query: `INSERT INTO ${table === 'hourly_rt' ? 'hourly_rt' : 'hourly_batch_data'}
       SELECT app_id, toStartOfHour(toDateTime(hour, 'UTC')) AS h, type, name, country, '', '', '', '', channel, '', '', install_kind,
-             toUInt64(count()), sum(revenue_micros), uniqExactState(device)
+             toUInt64(count()), sum(revenue_micros), uniqExactState(device)${table === 'hourly_rt' ? '' : ', {run:String}'}
       FROM format(JSONEachRow, 'app_id String, hour String, type String, name String, country String, channel String, install_kind String, device String, revenue_micros Int64', {rows:String})
       GROUP BY app_id, h, type, name, country, channel, install_kind`,
-    query_params: { rows: rows.join('\n') },
+    query_params: { rows: rows.join('\n'), run },
   });
 }
 
@@ -291,7 +292,12 @@ describe('reports', () => {
     // A run replaces 2026-11-22's views (one late event more), then marks the day covered.
     const late: Ev = { side: 'batch', ms: Date.UTC(2026, 10, 22, 7, 30), device: 'late-1', type: 'launch', country: 'US', channel: 'late', name: '', install_kind: '', revenue_micros: 0 };
     events.push(late);
-    await insert(srv.ch, [late], 'hourly_batch');
+    await srv.ch.command({
+      // The new run's generation holds the day's rows and the late one.
+      query: `INSERT INTO hourly_batch_data SELECT * REPLACE ('test-run-2' AS run_id)
+              FROM (SELECT * FROM hourly_batch_data WHERE toDate(hour) = '2026-11-22' AND run_id = 'test-run')`,
+    });
+    await insert(srv.ch, [late], 'hourly_batch', 'test-run-2');
     await markCovered(srv.ch, ['2026-11-22'], 'test-run-2');
     const after = await get(url);
     expect(after.body.rows).toEqual(expected());

@@ -18,9 +18,10 @@ async function main(): Promise<void> {
   const srv = await startStandaloneServing({ dataDir, adminToken, port: Number(process.env.PORT ?? 0), limits: { rateRequestsPerS: 100_000 } });
   const app = await srv.apps.create('st-app', {});
   const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 86_400_000).toISOString().slice(0, 19).replace('T', ' ');
-  for (const table of ['hourly_rt', 'hourly_batch']) {
+  // hourly_batch shows the generation of the covering run (migrations/011-batch-generations.sql).
+  for (const [table, run] of [['hourly_rt', ''], ['hourly_batch_data', ", 'schemathesis'"]]) {
     await srv.ch.command({
-      query: `INSERT INTO ${table} SELECT 'st-app', toDateTime({h:String}, 'UTC') - toIntervalDay(number % 3), 'click', '', 'US', 'iOS', '1.0', '', '', 'fb', 'c1', '', '', toUInt64(1), toInt64(0), uniqExactState(toString(number)) FROM numbers(50) GROUP BY number`,
+      query: `INSERT INTO ${table} SELECT 'st-app', toDateTime({h:String}, 'UTC') - toIntervalDay(number % 3), 'click', '', 'US', 'iOS', '1.0', '', '', 'fb', 'c1', '', '', toUInt64(1), toInt64(0), uniqExactState(toString(number))${run} FROM numbers(50) GROUP BY number`,
       query_params: { h: hour },
     });
   }

@@ -119,14 +119,15 @@ describe('dedup', () => {
     ({ app_id: 'fx', event_id: id, received_at, kafka_partition, kafka_offset }) as ArchivedEvent;
 
   it('picks the same winners whatever the input order', () => {
-    const copies = fc.array(
+    // Distinct Kafka records (one position holds one record).
+    const copies = fc.uniqueArray(
       fc.record({
         id: fc.constantFrom('a', 'b', 'c'),
         received_at: fc.integer({ min: 0, max: 3 }),
         partition: fc.integer({ min: 0, max: 2 }),
         offset: fc.integer({ min: 0, max: 1000 }),
       }),
-      { minLength: 1, maxLength: 30 },
+      { minLength: 1, maxLength: 30, selector: (c) => `${c.partition}:${c.offset}` },
     );
     fc.assert(
       fc.property(copies, (cs) => {
@@ -138,6 +139,20 @@ describe('dedup', () => {
         expect(forward.duplicates).toBe(events.length - new Set(cs.map((c) => c.id)).size);
       }),
     );
+  });
+
+  it('counts a Kafka record archived twice as one copy', () => {
+    const r = dedupEvents([copy('a', 5, 0, 7), copy('a', 5, 0, 7), copy('a', 9, 1, 2)]);
+    expect(r.winners).toEqual([copy('a', 5, 0, 7)]);
+    expect(r.duplicates).toBe(1);
+  });
+
+  it('starts a new event for a copy received later than the horizon after the first, and measures later copies against it', () => {
+    const H = 100;
+    // 0 starts; 100 is within the horizon of 0; 101 is past it and starts anew; 150 and 201 fall within 101's.
+    const r = dedupEvents([copy('a', 150, 0, 4), copy('a', 0, 0, 1), copy('a', 100, 0, 2), copy('a', 101, 0, 3), copy('a', 201, 0, 5)], H);
+    expect(r.winners.map((e) => e.received_at).sort((x, y) => x - y)).toEqual([0, 101]);
+    expect(r.duplicates).toBe(3);
   });
 });
 

@@ -1,6 +1,6 @@
 -- One decision per first install (DESIGN.md section 4), in rule order, from
--- batch_scratch_installs (rules 1 and 2 and the flooding count, 02-installs.sql) and
--- batch_scratch_probabilistic (rule 3, 03-probabilistic.sql):
+-- batch_scratch_installs (rules 1 and 2 and the flooding count, 04-installs.sql) and
+-- batch_scratch_probabilistic (rule 3, 05-probabilistic.sql):
 --   4. organic when neither matches;
 --   5. fraud, first rule that holds: click_injection (CTIT < 10 s), click_flooding (> 20
 --      device clicks in [t - 24 h, t]), blocked_ip (the click's or the install's ip in the
@@ -11,7 +11,7 @@
 -- or a %zone; an IPv4-mapped IPv6 address is its IPv4 address; '' when it is no address
 -- (never blocked). (app_id, device_id) is unique in batch_scratch_probabilistic, so an ANY
 -- join returns what an ALL join would.
-INSERT INTO batch_scratch_attribution
+INSERT INTO batch_scratch_attribution_{{RUN}}
 WITH
   matched AS (
     SELECT i.app_id AS app_id, i.device_id AS device_id, i.event_id AS install_event_id, i.ts AS ts,
@@ -19,8 +19,8 @@ WITH
            multiIf(i.device_click.2 != '', 'device', p.click.2 != '', 'probabilistic', '') AS match,
            -- (ts, event_id, channel, campaign_id, ip) of the winning click
            if(match = 'device', i.device_click, p.click) AS click
-    FROM batch_scratch_installs AS i
-    LEFT ANY JOIN batch_scratch_probabilistic AS p ON p.app_id = CAST(i.app_id AS String) AND p.device_id = i.device_id
+    FROM batch_scratch_installs_{{RUN}} AS i
+    LEFT ANY JOIN batch_scratch_probabilistic_{{RUN}} AS p ON p.app_id = CAST(i.app_id AS String) AND p.device_id = i.device_id
     SETTINGS join_use_nulls = 0
   ),
   judged AS (

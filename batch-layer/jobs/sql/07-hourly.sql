@@ -9,10 +9,17 @@
 -- Grouping by 13 string columns, or taking 13 any() per group, costs more than the rest of
 -- the step: rows are grouped by the hour and one string that joins the 13 values hex-encoded
 -- (injective: ':' never occurs in hex), decoded once per group. (app_id, device_id) is unique
--- in the attribution table, so an ANY join returns what an ALL join would.
-INSERT INTO hourly_batch_staging
+-- in the first installs (a device's is either before the window or in it), so an ANY join
+-- returns what an ALL join would.
+INSERT INTO hourly_batch_staging_{{RUN}}
+WITH firsts AS (
+  SELECT app_id, device_id, install_event_id, ts, outcome, channel, campaign_id, fraud_reason FROM batch_scratch_attribution_{{RUN}}
+  UNION ALL
+  SELECT app_id, device_id, install_event_id, ts, outcome, channel, campaign_id, fraud_reason FROM batch_scratch_prior_{{RUN}}
+)
 SELECT unhex(dims[1]), hour, unhex(dims[2]), unhex(dims[3]), unhex(dims[4]), unhex(dims[5]), unhex(dims[6]), unhex(dims[7]),
-       unhex(dims[8]), unhex(dims[9]), unhex(dims[10]), unhex(dims[11]), unhex(dims[12]), events, revenue_micros, uv
+       unhex(dims[8]), unhex(dims[9]), unhex(dims[10]), unhex(dims[11]), unhex(dims[12]), events, revenue_micros, uv,
+       {run_id:String}
 FROM (
 SELECT hour, splitByChar(':', dims_key) AS dims,
        count() AS events,
@@ -47,11 +54,11 @@ FROM (
   FROM (
     SELECT app_id, event_id, type, ts, device_id, name, country, os, app_version, currency, error_type,
            channel, campaign_id, revenue_micros
-    FROM batch_scratch_events
+    FROM batch_scratch_events_{{RUN}}
     WHERE in_window
-      AND (kafka_partition, kafka_offset) NOT IN (SELECT kafka_partition, kafka_offset FROM batch_scratch_losers)
+      AND (kafka_partition, kafka_offset, file_hash) NOT IN (SELECT kafka_partition, kafka_offset, file_hash FROM batch_scratch_losers_{{RUN}})
   ) AS e
-  LEFT ANY JOIN batch_scratch_attribution AS a ON a.app_id = e.app_id AND a.device_id = e.device_id
+  LEFT ANY JOIN firsts AS a ON a.app_id = e.app_id AND a.device_id = e.device_id
 )
 GROUP BY hour, dims_key
 )

@@ -1,8 +1,7 @@
--- Rules 1 and 2 of DESIGN.md section 4 and the flooding count, in one pass over the winning
--- clicks and installs that can decide an attribution in the window: every install (first
--- installs are over all history) and click before the window's end. Later ones cannot: a
--- first install after the window end belongs to no event of the window (events before it get
--- '' / ''), and only clicks at or before an install count.
+-- Rules 1 and 2 of DESIGN.md section 4 and the flooding count, in one pass per device over the
+-- winning installs of the window and the winning clicks that can decide them (from the
+-- longest lookback before the window to its end), for the devices without a first install
+-- before the window (03-prior-installs.sql):
 --   1. the first install of (app, device) is the smallest (ts, event_id); String compares
 --      bytes, which is the byte order the rules ask for;
 --   2. device match: the device's click with the greatest (ts, event_id) such that ts <= t
@@ -10,7 +9,7 @@
 --   flooding: the device's clicks with t - 24 h <= ts <= t.
 -- Per-app lookbacks arrive as parallel arrays ({app_ids}, {app_lookback_days}); an app not
 -- in them uses {default_lookback_days}.
-INSERT INTO batch_scratch_installs (app_id, device_id, event_id, ts, ip, ua, device_click, clicks_24h)
+INSERT INTO batch_scratch_installs_{{RUN}} (app_id, device_id, event_id, ts, ip, ua, device_click, clicks_24h)
 SELECT app_id, device_id, first.1, first.2, first.3, first.4,
        arrayMax(arrayFilter(c -> c.1 <= first.2 AND first.2 - c.1 <= lookback_ms, clicks)),
        arrayCount(c -> c.1 <= first.2 AND c.1 >= first.2 - 86400000, clicks)
@@ -20,10 +19,10 @@ FROM (
          groupArrayIf(tuple(ts, event_id, CAST(channel AS String), CAST(campaign_id AS String), ip), type = 'click') AS clicks,
          indexOf({app_ids:Array(String)}, app_id) AS app_index,
          toInt64(if(app_index = 0, {default_lookback_days:UInt16}, {app_lookback_days:Array(UInt16)}[app_index])) * 86400000 AS lookback_ms
-  FROM batch_scratch_events
-  WHERE type IN ('click', 'install')
-    AND ts < {window_end_ms:Int64}
-    AND (kafka_partition, kafka_offset) NOT IN (SELECT kafka_partition, kafka_offset FROM batch_scratch_losers)
+  FROM batch_scratch_events_{{RUN}}
+  WHERE ((type = 'click' AND ts >= {click_from_ms:Int64} AND ts < {window_end_ms:Int64}) OR (type = 'install' AND in_window))
+    AND (kafka_partition, kafka_offset, file_hash) NOT IN (SELECT kafka_partition, kafka_offset, file_hash FROM batch_scratch_losers_{{RUN}})
   GROUP BY app_id, device_id
   HAVING countIf(type = 'install') > 0
 )
+WHERE (CAST(app_id AS String), device_id) NOT IN (SELECT app_id, device_id FROM batch_scratch_prior_{{RUN}})

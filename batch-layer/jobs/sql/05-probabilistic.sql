@@ -4,19 +4,19 @@
 -- per install (hash table over the candidate clicks, binary search by ts); clicks sharing that
 -- ts are then joined back and the greatest event_id wins, so ties are exact. (Grouping every
 -- click by (app, ip, ua, ts) first costs far more than this.)
-INSERT INTO batch_scratch_probabilistic (app_id, device_id, click)
+INSERT INTO batch_scratch_probabilistic_{{RUN}} (app_id, device_id, click)
 WITH
   clicks AS (
     SELECT app_id, ip, CAST(ua AS String) AS ua, ts, event_id,
            CAST(channel AS String) AS channel, CAST(campaign_id AS String) AS campaign_id
-    FROM batch_scratch_events
-    WHERE type = 'click' AND ts < {window_end_ms:Int64} AND ip != '' AND ua != ''
-      AND (app_id, ip, ua) IN (SELECT app_id, ip, ua FROM batch_scratch_installs WHERE device_click.2 = '' AND ip != '' AND ua != '')
-      AND (kafka_partition, kafka_offset) NOT IN (SELECT kafka_partition, kafka_offset FROM batch_scratch_losers)
+    FROM batch_scratch_events_{{RUN}}
+    WHERE type = 'click' AND ts >= {click_from_ms:Int64} AND ts < {window_end_ms:Int64} AND ip != '' AND ua != ''
+      AND (app_id, ip, ua) IN (SELECT app_id, ip, ua FROM batch_scratch_installs_{{RUN}} WHERE device_click.2 = '' AND ip != '' AND ua != '')
+      AND (kafka_partition, kafka_offset, file_hash) NOT IN (SELECT kafka_partition, kafka_offset, file_hash FROM batch_scratch_losers_{{RUN}})
   ),
   last_click_ts AS (
     SELECT i.app_id AS app_id, i.device_id AS device_id, i.ip AS ip, i.ua AS ua, c.ts AS click_ts
-    FROM (SELECT app_id, device_id, ip, ua, ts FROM batch_scratch_installs WHERE device_click.2 = '' AND ip != '' AND ua != '') AS i
+    FROM (SELECT app_id, device_id, ip, ua, ts FROM batch_scratch_installs_{{RUN}} WHERE device_click.2 = '' AND ip != '' AND ua != '') AS i
     ASOF INNER JOIN (SELECT app_id, ip, ua, ts FROM clicks) AS c
       ON c.app_id = i.app_id AND c.ip = i.ip AND c.ua = i.ua AND i.ts >= c.ts
     WHERE i.ts - c.ts <= 86400000

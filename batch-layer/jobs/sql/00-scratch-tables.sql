@@ -1,0 +1,98 @@
+-- The scratch and staging tables of one run, named after it ({{RUN}}), so that a run never
+-- reads or truncates another's (a run that lost its lease may still be running). MergeTree, so
+-- that a large window spills to disk instead of failing for memory. Dropped when the run ends;
+-- the next run that holds the lease drops what a killed run left (view-generations.ts).
+
+-- Every input row the run reads (DESIGN.md section 5, "What a run reads"): the events of the
+-- window's days, the clicks before them that can decide their installs, and the copies that can
+-- duplicate them. Only window events keep every column; a click before the window keeps what
+-- attribution reads; any other row only takes part in dedup, so its other columns are ''.
+CREATE TABLE batch_scratch_events_{{RUN}} (
+  key_hash UInt64,            -- cityHash64(app_id, event_id): dedup groups by it first
+  file_hash UInt64,           -- which archive file the row came from (one record, two files: one copy)
+  in_window UInt8,            -- corrected event time within the recomputed days
+  app_id LowCardinality(String),
+  event_id String,
+  type LowCardinality(String),
+  ts Int64,
+  received_at Int64,
+  kafka_partition Int32,
+  kafka_offset Int64,
+  device_id String,
+  ip String,                  -- clicks and installs only ('' otherwise)
+  ua LowCardinality(String),  -- clicks and installs only
+  channel LowCardinality(String),
+  campaign_id LowCardinality(String),
+  name LowCardinality(String),
+  country LowCardinality(String),
+  os LowCardinality(String),
+  app_version LowCardinality(String),
+  currency LowCardinality(String),
+  error_type LowCardinality(String),
+  revenue_micros Int64
+) ENGINE = MergeTree ORDER BY tuple();
+
+-- Rows that do not count: non-winning copies (`repeat` 0) and a Kafka record's rows beyond the
+-- first when it was archived more than once (`repeat` 1), by record position and file.
+CREATE TABLE batch_scratch_losers_{{RUN}} (
+  kafka_partition Int32,
+  kafka_offset Int64,
+  file_hash UInt64,
+  ts Int64,
+  repeat UInt8
+) ENGINE = MergeTree ORDER BY (kafka_partition, kafka_offset);
+
+-- The first install of each device with events in the window, decided by an earlier run or
+-- backfill (its corrected time lies before the window): the state rule 1 reads.
+CREATE TABLE batch_scratch_prior_{{RUN}} (
+  app_id String,
+  device_id String,
+  install_event_id String,
+  ts Int64,
+  outcome LowCardinality(String),
+  channel String,
+  campaign_id String,
+  fraud_reason LowCardinality(String)
+) ENGINE = MergeTree ORDER BY (app_id, device_id);
+
+-- First installs within the window (of devices without a prior one) with their device match
+-- (rule 2) and the device's clicks of the flooding window; the probabilistic match and fraud
+-- come after.
+CREATE TABLE batch_scratch_installs_{{RUN}} (
+  app_id LowCardinality(String),
+  device_id String,
+  event_id String,
+  ts Int64,
+  ip String,
+  ua String,
+  -- The device's winning click: (ts, event_id, channel, campaign_id, ip); event_id '' when none.
+  device_click Tuple(Int64, String, String, String, String),
+  clicks_24h UInt32
+) ENGINE = MergeTree ORDER BY (app_id, device_id);
+
+-- The probabilistic match (rule 3) of first installs without a device match: the winning
+-- click's (ts, event_id, channel, campaign_id, ip).
+CREATE TABLE batch_scratch_probabilistic_{{RUN}} (
+  app_id String,
+  device_id String,
+  click Tuple(Int64, String, String, String, String)
+) ENGINE = MergeTree ORDER BY (app_id, device_id);
+
+-- The decision for every first install of the window.
+CREATE TABLE batch_scratch_attribution_{{RUN}} (
+  app_id String,
+  device_id String,
+  install_event_id String,
+  ts Int64,
+  outcome LowCardinality(String),
+  match LowCardinality(String),
+  click_event_id String,
+  channel String,
+  campaign_id String,
+  ctit_ms Nullable(Int64),
+  fraud_reason LowCardinality(String)
+) ENGINE = MergeTree ORDER BY (app_id, device_id);
+
+-- The run's views, attached to the *_data tables day by day before the switch.
+CREATE TABLE hourly_batch_staging_{{RUN}} AS hourly_batch_data;
+CREATE TABLE attributions_batch_staging_{{RUN}} AS attributions_batch_data;
