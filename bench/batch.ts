@@ -122,7 +122,7 @@ export async function runBatchBench(): Promise<Record<string, number | string>> 
     const floorS = (Date.now() - t3) / 1000;
     const [views] = await queryRows<{ bytes: string }>(
       ch.client,
-      `SELECT sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND table IN ('hourly_batch', 'attributions_batch')`,
+      `SELECT sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND table IN ('hourly_batch_data', 'attributions_batch_data')`,
     );
     if (Number(n) !== events || Number(floor.events) !== events || stats.rows_read !== events) throw new Error(`scan, recompute and floor read ${n} / ${stats.rows_read} / ${floor.events} rows, wrote ${events}`);
 
