@@ -12,9 +12,14 @@
  * the archive to reach the request's watermarks).
  *
  * One Kafka record lies in exactly one file. A range split by event date has one file per day
- * directory, all named after the same range; two *different* ranges of one partition that
- * overlap mean a record was archived twice (or a range lost): the snapshot refuses them, so a
- * run fails with the files named instead of counting such records twice.
+ * directory, all named after the same range. Within one day directory and partition, a file
+ * whose range lies inside another's holds records the larger one holds too: compaction
+ * (jobs/compact-archive.ts) writes the larger file before it deletes the ones it replaces, and
+ * an archiver that redid a range wrote the same records again. The snapshot reads the larger
+ * file only, so a crash at any step of compaction leaves each record read once. Two ranges that
+ * overlap without one holding the other mean a record was archived twice or a range lost: the
+ * snapshot refuses them, so the run fails with the files named instead of counting such
+ * records twice.
  */
 import type { ObjectStore } from '../infra/object-store/object-store';
 import { archiverStateKey, datePrefix, parseArchiveKey, type ArchiveFile } from '../schemas/archive-layout';
@@ -47,38 +52,38 @@ export async function takeArchiveSnapshot(store: ObjectStore, days: readonly str
   const next = await readArchiverStates(store);
   const files: ArchiveFile[] = [];
   for (const day of days) {
-    for (const key of await store.list(datePrefix(day))) {
-      const f = parseArchiveKey(key);
-      if (f && f.date === day && f.last < (next.get(f.partition) ?? 0)) files.push(f);
-    }
-  }
-  const overlap = findOverlap(files);
-  if (overlap) {
-    const [a, b] = overlap;
-    throw new Error(
-      `the archive holds overlapping offset ranges of Kafka partition ${a.partition}: ${a.key} (${a.first}-${a.last}) and ` +
-        `${b.key} (${b.first}-${b.last}); a record would be read twice. Remove the file that duplicates the other's records ` +
-        `(an archiver that kept writing after losing its partition leaves such a file) and run again`,
-    );
+    const complete = (await store.list(datePrefix(day)))
+      .map(parseArchiveKey)
+      .filter((f): f is ArchiveFile => f !== undefined && f.date === day && f.last < (next.get(f.partition) ?? 0));
+    files.push(...readableFiles(complete));
   }
   return { files, next, days: [...days] };
 }
 
-/** Two distinct offset ranges of one partition that share an offset, if any. */
-export function findOverlap(files: readonly ArchiveFile[]): [ArchiveFile, ArchiveFile] | undefined {
+/**
+ * The files of one day directory to read: per partition, those whose range no other file's
+ * range holds. Throws on two ranges that overlap without one holding the other.
+ */
+export function readableFiles(dayFiles: readonly ArchiveFile[]): ArchiveFile[] {
   const byPartition = new Map<number, ArchiveFile[]>();
-  for (const f of files) {
-    const list = byPartition.get(f.partition) ?? [];
-    list.push(f);
-    byPartition.set(f.partition, list);
-  }
+  for (const f of dayFiles) byPartition.set(f.partition, [...(byPartition.get(f.partition) ?? []), f]);
+  const out: ArchiveFile[] = [];
   for (const list of byPartition.values()) {
-    list.sort((a, b) => a.first - b.first || a.last - b.last);
-    let prev: ArchiveFile | undefined;
+    // Widest first among equal starts, so a file is checked against the one that may hold it.
+    list.sort((a, b) => a.first - b.first || b.last - a.last);
+    let held: ArchiveFile | undefined;
     for (const f of list) {
-      if (prev && f.first <= prev.last && (f.first !== prev.first || f.last !== prev.last)) return [prev, f];
-      if (!prev || f.last > prev.last) prev = f;
+      if (held && f.last <= held.last) continue; // inside `held`: its records are there
+      if (held && f.first <= held.last) {
+        throw new Error(
+          `the archive holds overlapping offset ranges of Kafka partition ${f.partition} on ${f.date}: ${held.key} ` +
+            `(${held.first}-${held.last}) and ${f.key} (${f.first}-${f.last}); a record would be read twice. Remove the file ` +
+            `that duplicates the other's records (an archiver that kept writing after losing its partition leaves such a file) and run again`,
+        );
+      }
+      out.push(f);
+      held = f;
     }
   }
-  return undefined;
+  return out;
 }

@@ -3,7 +3,7 @@
  *   request: validate the day → refuse overlap with live runs → record the events topic's
  *            high watermarks → store the run as `queued`;
  *   execute: take the cross-process lease → `running` → drop what killed runs left → wait for
- *            the archive to reach the watermarks → recompute (jobs/recompute.ts: pin the files
+ *            the archive to reach the watermarks → compact the days' archive files → recompute (jobs/recompute.ts: pin the files
  *            the days need, stage, switch the views and the covered days together) → measure
  *            attribution diff and drift → `succeeded` (or `failed` with the reason).
  * The owner heart-beats its queued and running runs, so that other processes can tell a run
@@ -19,6 +19,7 @@ import type { BatchMetrics } from './batch-metrics';
 import { FIRST_DAY, dayStartMs, daysOverlap, hasClosed, recomputeWindow } from './days';
 import { diffAttributions, measureDrift } from './drift';
 import { recomputeDays, type RecomputeHooks } from './jobs/recompute';
+import { compactDay } from './jobs/compact-archive';
 import { dropLeftoverRunTables } from './jobs/view-generations';
 import type { HeldLease, RunLease } from './run-lease';
 import { publicRun, type RunStore } from './run-store';
@@ -165,6 +166,11 @@ export function createBatchRunner(cfg: BatchRunnerConfig, deps: BatchRunnerDeps)
       rlog.info('batch run started');
       await dropLeftoverRunTables(deps.ch, rec.id);
       await waitForArchive(deps.store, rec.watermarks, { timeoutMs: cfg.catchUpTimeoutMs ?? 300_000, signal: stopping.signal });
+      // The run's days have closed: their small archive files become one per partition.
+      for (const day of rec.days) {
+        const c = await compactDay(deps.ch, deps.store, day);
+        if (c.partitions > 0) rlog.info(c, 'archive day compacted');
+      }
       const held = lease;
       const stats = await recomputeDays(
         deps.ch,

@@ -24,7 +24,11 @@ const PINNED_EXPR = `concat(extract(_path, 'dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/'), _f
  * came from (a Kafka record archived in two files is one copy, sql/02-duplicate-losers.sql).
  */
 export function pinnedSource(store: ObjectStore, files: readonly ArchiveFile[], param: 'all_files'): PinnedSource {
-  const fn = tableFunctionSql(store.clickhouseSource(`${ARCHIVE_PREFIX}*/*.arrow`), 'Arrow', clickhouseColumns());
+  // The glob names only the day directories of the pinned files: ClickHouse lists what the
+  // glob matches before it filters by path, and the whole archive must never be listed.
+  const days = [...new Set(files.map((f) => f.date))].sort();
+  const dirs = days.length === 0 ? 'dt=0000-00-00' : days.length === 1 ? `dt=${days[0]}` : `{${days.map((d) => `dt=${d}`).join(',')}}`;
+  const fn = tableFunctionSql(store.clickhouseSource(`${ARCHIVE_PREFIX}${dirs}/*.arrow`), 'Arrow', clickhouseColumns());
   return {
     sql: `(SELECT *, cityHash64(_path) AS file_hash FROM ${fn} WHERE ${PINNED_EXPR} IN {${param}:Array(String)})`,
     params: { [param]: files.map(pinnedName) },

@@ -125,6 +125,25 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
+  async rename(from: string, to: string): Promise<void> {
+    assertValidKey(from);
+    assertValidKey(to);
+    const source = this.pathOf(from);
+    const target = this.pathOf(to);
+    // The writer (ClickHouse) did not sync: the data must be on disk before the rename makes
+    // it visible, else a crash could leave a torn object under the final name.
+    const handle = await fs.open(source, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.rename(source, target);
+    await syncDir(path.dirname(target));
+    if (path.dirname(source) !== path.dirname(target)) await syncDir(path.dirname(source));
+  }
+
   clickhouseSource(globKey: string): ClickHouseSource {
     if (globKey.startsWith('/')) throw new Error(`glob key must be relative to the store root, got '${globKey}'`);
     // chdb's file() accepts absolute paths anywhere (verified with chdb 3.4.0); a ClickHouse

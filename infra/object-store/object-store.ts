@@ -26,6 +26,12 @@ export interface ObjectStore {
   list(prefix: string): Promise<string[]>;
   /** Deleting a missing key is not an error (S3 semantics). */
   delete(key: string): Promise<void>;
+  /**
+   * Moves an object written by someone else (ClickHouse, through `clickhouseSource`) to `to`,
+   * durably; readers of `to` see the old object or the whole new one. Throws when `from` is
+   * missing.
+   */
+  rename(from: string, to: string): Promise<void>;
   /** How ClickHouse reads objects matching `globKey` (ClickHouse glob syntax: `*`, `**`, `{a,b}`). */
   clickhouseSource(globKey: string): ClickHouseSource;
   /** Throws an error naming the store and the cause when the store cannot be used. */

@@ -3,6 +3,7 @@
  * is the object `<prefix>/a/b`, the same layout as the file store's directory tree.
  */
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -94,6 +95,15 @@ export class S3ObjectStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     assertValidKey(key);
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    assertValidKey(from);
+    assertValidKey(to);
+    // CopyObject makes the target appear whole (objects here are far below its 5 GB limit).
+    const source = `${this.bucket}/${this.fullKey(from).split('/').map(encodeURIComponent).join('/')}`;
+    await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.fullKey(to), CopySource: source }));
+    await this.delete(from);
   }
 
   clickhouseSource(globKey: string): ClickHouseSource {

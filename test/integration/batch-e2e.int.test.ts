@@ -16,6 +16,7 @@ import { METRICS, referenceAttributions, referenceReport } from '../reference/re
 import { createTestApp, startTestStack, type TestStack } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
 import { batchAttributions, batchHourlyReport, snapshotViews } from './batch-test-kit';
+import '../support/arrow-zstd';
 import type { Run } from '../../batch-layer/run-types';
 
 const DAY = 86_400_000;

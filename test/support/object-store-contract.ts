@@ -93,6 +93,17 @@ export function objectStoreContract(harness: ObjectStoreHarness): void {
     expect((await store.get('d/one/a'))?.toString()).toBe('again');
   });
 
+  it('renames an object, replacing the target; a missing source is an error', async () => {
+    const store = await harness.create();
+    await store.put('mv/from', Buffer.from('new'));
+    await store.put('mv/dir/to', Buffer.from('old'));
+    await store.rename('mv/from', 'mv/dir/to');
+    expect((await store.get('mv/dir/to'))?.toString()).toBe('new');
+    expect(await store.get('mv/from')).toBeUndefined();
+    await expect(store.rename('mv/missing', 'mv/x')).rejects.toThrow();
+    expect(await store.get('mv/x')).toBeUndefined();
+  });
+
   it('never shows a partial object to a concurrent reader', async () => {
     const store = await harness.create();
     const size = 2 * 1024 * 1024;
