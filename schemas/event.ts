@@ -12,6 +12,20 @@ import { z } from 'zod';
 export const EVENT_TYPES = ['impression', 'click', 'install', 'launch', 'event', 'purchase', 'error'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * Types stored but never counted (DESIGN.md section 3a): Segment's identify, group and alias
+ * messages are acknowledged and kept in the master dataset, and no view, metric or report row
+ * counts them. Only the Segment routes write them; `POST /v1/events` accepts EVENT_TYPES
+ * alone. The speed layer skips them and the batch layer does not load them.
+ */
+export const UNCOUNTED_TYPES = ['identify', 'group', 'alias'] as const;
+export type UncountedType = (typeof UNCOUNTED_TYPES)[number];
+export type StoredType = EventType | UncountedType;
+
+const UNCOUNTED_TYPE_SET: ReadonlySet<string> = new Set(UNCOUNTED_TYPES);
+/** Whether an event of this stored type counts in views and metrics. */
+export const isCountedType = (type: string): boolean => !UNCOUNTED_TYPE_SET.has(type);
+
 /** 2000-01-01T00:00:00Z: events before it are rejected. */
 export const MIN_EVENT_TS = 946_684_800_000;
 /** Corrected event time may lie at most this far after the server receive time. */
@@ -309,7 +323,7 @@ export const ARCHIVE_COLUMNS = [...STORED_COLUMNS, ...KAFKA_POSITION_COLUMNS] as
 type TsOf<K extends ColumnKind> = K extends 'int64' | 'int32' ? number : string;
 type RowOf<C extends readonly ColumnDef[]> = { [D in C[number] as D['name']]: TsOf<D['kind']> };
 
-export type StoredEvent = RowOf<typeof STORED_COLUMNS> & { type: EventType };
+export type StoredEvent = RowOf<typeof STORED_COLUMNS> & { type: StoredType };
 export type ArchivedEvent = StoredEvent & RowOf<typeof KAFKA_POSITION_COLUMNS>;
 
 const CH_TYPE: Record<ColumnKind, string> = {

@@ -21,6 +21,7 @@ import { normaliseCidrs } from '../ip-blocklist';
 import type { ArchiveSnapshot } from '../archive-snapshot';
 import { pinnedSource, readSettingsSql } from './archive-source';
 import { loadSql, renderSql } from './sql-template';
+import { UNCOUNTED_TYPES } from '../../schemas/event';
 
 export interface RecomputeInput {
   /** Consecutive UTC days, ascending. */
@@ -83,6 +84,7 @@ export async function recomputeDays(ch: ClickHouseClient, store: ObjectStore, in
   const apps = await loadAppSettings(ch);
   const params: Record<string, unknown> = {
     ...all.params,
+    uncounted_types: UNCOUNTED_TYPES,
     window_days: days,
     window_start_ms: windowStart,
     window_end_ms: windowEnd,

@@ -4,7 +4,9 @@
 -- recomputed days' directories (what the hourly view and the statistics read). A row outside
 -- the window that is no click or install before the window's end only takes part in dedup,
 -- so its other columns are stored as '' (less memory on a long history); `ip` and `ua` only
--- matter for clicks and installs (attribution).
+-- matter for clicks and installs (attribution). Rows of the uncounted types (identify, group,
+-- alias: DESIGN.md section 3a) are kept in the archive and never loaded: no step, view or
+-- statistic of a run sees them.
 INSERT INTO batch_scratch_events (key_hash, in_window, app_id, event_id, type, ts, received_at, kafka_partition, kafka_offset,
                                   device_id, ip, ua, channel, campaign_id, name, country, os, app_version, currency,
                                   error_type, revenue_micros)
@@ -21,5 +23,6 @@ FROM (
          type IN ('click', 'install') AND ts < {window_end_ms:Int64} AS touch,
          in_window OR touch AS needed
   FROM {{ALL}}
+  WHERE type NOT IN {uncounted_types:Array(String)}
 )
 {{SETTINGS}}
