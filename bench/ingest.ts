@@ -15,6 +15,9 @@
  * 4. Collector: `BENCH_COLLECTORS` processes running `startWeir` with the ingest role, driven
  *    by `BENCH_CLIENTS` load-client processes with `BENCH_CONCURRENCY` requests in flight
  *    each, over loopback. Each side first sends a warm-up of `BENCH_WARMUP_EVENTS` untimed.
+ *    The collector runs twice between the baselines: the events through `POST /v1/events`,
+ *    then the same events as Segment batches of as many messages through `POST /v1/batch`
+ *    (HTTP Basic, as Segment's SDKs send); `segment_ratio` is the second over the first.
  *    With several collectors each has its own data directory and so its own app registry
  *    (embedded chDB binds a directory to one process): the app is created in each and every
  *    client posts to one collector, as a load balancer in front of `--role ingest` would.
@@ -35,7 +38,7 @@ import { topicNames } from '../schemas/topics';
 import { cpuSeconds, forkChild, type BenchChild, type ChildMessage } from './support/child';
 import { withCleanup, type OnCleanup } from './support/cleanup-stack';
 import { writeIngestData } from './support/ingest-data';
-import type { LoadClientReport } from './support/load-client';
+import type { IngestRoute, LoadClientReport } from './support/load-client';
 import { fmt } from './support/format';
 
 interface BenchOptions {
@@ -112,12 +115,17 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   // --- input files
   t = performance.now();
   const bodiesFile = path.join(tmp, 'bodies.ndjson');
+  const segmentBodiesFile = path.join(tmp, 'segment-bodies.ndjson');
   const storedFile = path.join(tmp, 'stored.tsv');
-  const data = writeIngestData({ appId: APP_ID, events: o.events, batchSize: o.batch, seed: o.seed, bodiesFile, storedFile });
+  const data = writeIngestData({ appId: APP_ID, events: o.events, batchSize: o.batch, seed: o.seed, bodiesFile, segmentBodiesFile, storedFile });
   say(
-    `input: ${fmt(data.events)} events, ${fmt(data.bodies)} bodies, ${(data.bodyBytes / data.events).toFixed(0)} B/event on the wire, ` +
-      `${(data.storedBytes / data.events).toFixed(0)} B/event stored, ${data.invalid} invalid (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+    `input: ${fmt(data.events)} events, ${fmt(data.bodies)} bodies, ${(data.bodyBytes / data.events).toFixed(0)} B/event on the wire ` +
+      `(${(data.segmentBodyBytes / data.events).toFixed(0)} as Segment messages), ` +
+      `${(data.storedBytes / data.events).toFixed(0)} B/event stored (${(data.segmentStoredBytes / data.events).toFixed(0)} from Segment messages, kept whole in properties), ` +
+      `${data.invalid} invalid (${((performance.now() - t) / 1000).toFixed(1)} s)`,
   );
+  // Segment's answer does not count accepted messages: the topic check below needs every one valid.
+  if (data.invalid || data.segmentInvalid) throw new Error(`${data.invalid} events and ${data.segmentInvalid} Segment messages of the input would be rejected; the bench needs valid input`);
 
   // --- collectors
   const collectors: { child: BenchChild; url: string; writeKey: string }[] = [];
@@ -180,7 +188,8 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   };
 
   // --- collector run
-  const runCollector = async () => {
+  const bodiesOf: Record<IngestRoute, string> = { events: bodiesFile, segment: segmentBodiesFile };
+  const runCollector = async (route: IngestRoute) => {
     const clients: BenchChild[] = [];
     try {
       for (let k = 0; k < o.clients; k++) {
@@ -189,9 +198,10 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
         const target = collectors[k % collectors.length];
         c.send({
           type: 'init',
+          route,
           url: target.url,
           writeKey: target.writeKey,
-          bodiesFile,
+          bodiesFile: bodiesOf[route],
           part: k,
           parts: o.clients,
           concurrency: o.concurrency,
@@ -226,7 +236,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
       const p50 = Math.max(...reports.map((r) => r.latencyMs.p50));
       const p99 = Math.max(...reports.map((r) => r.latencyMs.p99));
       say(
-        `collector: ${fmt(eventsPerS)} events/s (${seconds.toFixed(2)} s; ${fmt(accepted)} accepted, ${rejected} rejected; ` +
+        `collector, ${route === 'events' ? 'POST /v1/events' : 'POST /v1/batch (Segment)'}: ${fmt(eventsPerS)} events/s (${seconds.toFixed(2)} s; ${fmt(accepted)} accepted, ${rejected} rejected; ` +
           `request p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; ${fmt(sends ? sentMessages / sends : 0)} messages per Kafka send)`,
       );
       say(
@@ -250,15 +260,18 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   };
 
   const before = await runBaseline(o.batch);
-  const collector = await runCollector();
+  const collector = await runCollector('events');
+  const segment = await runCollector('segment');
   const after = await runBaseline(o.batch);
   const large = o.largeBatch ? await runBaseline(o.largeBatch) : undefined;
 
   // Everything the collector acknowledged is in Kafka.
   const inTopic = await topicSize(broker.brokers, topics.events);
   const inDlq = await topicSize(broker.brokers, topics.dlq);
-  if (inTopic !== collector.accepted || inDlq !== collector.rejected) {
-    throw new Error(`Kafka holds ${inTopic} events and ${inDlq} dead letters; the collector acknowledged ${collector.accepted} and rejected ${collector.rejected}`);
+  if (inTopic !== collector.accepted + segment.accepted || inDlq !== collector.rejected + segment.rejected) {
+    throw new Error(
+      `Kafka holds ${inTopic} events and ${inDlq} dead letters; the collector acknowledged ${collector.accepted + segment.accepted} and rejected ${collector.rejected + segment.rejected}`,
+    );
   }
 
   const baseline = (before.eventsPerS + after.eventsPerS) / 2;
@@ -267,8 +280,13 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   // What the throughput ratio would be if each side had one whole core: on a machine busy with
   // other work the scheduler, not the code, decides how much CPU each side gets.
   const cpuRatio = baselineCpu / collector.cpuUsPerEvent;
+  const segmentRatio = segment.eventsPerS / collector.eventsPerS;
   say(`ratio collector / baseline (sends of ${o.batch}): ${ratio.toFixed(2)}${large ? `; / baseline (sends of ${o.largeBatch}): ${(collector.eventsPerS / large.eventsPerS).toFixed(2)}` : ''}`);
   say(`CPU per event, baseline / collector(s): ${cpuRatio.toFixed(2)} (the ratio at one core each)`);
+  say(
+    `ratio /v1/batch (Segment) / /v1/events, same events: ${segmentRatio.toFixed(2)} ` +
+      `(CPU per event ${(collector.cpuUsPerEvent / segment.cpuUsPerEvent).toFixed(2)}; target >= 0.9)`,
+  );
   return {
     suite: 'ingest',
     events_per_s: round(collector.eventsPerS),
@@ -293,6 +311,13 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     baseline_cpu_us_per_event: round(baselineCpu, 1),
     cpu_ratio: round(cpuRatio, 3),
     ...(large ? { [`baseline_${o.largeBatch}_cpu_us_per_event`]: round(large.cpuUsPerEvent, 1) } : {}),
+    segment_events_per_s: round(segment.eventsPerS),
+    segment_stored_bytes_per_event: round(data.segmentStoredBytes / data.events),
+    stored_bytes_per_event: round(data.storedBytes / data.events),
+    segment_ratio: round(segmentRatio, 3),
+    segment_cpu_us_per_event: round(segment.cpuUsPerEvent, 1),
+    segment_request_ms_p50: round(segment.p50, 1),
+    segment_request_ms_p99: round(segment.p99, 1),
   };
 }
 

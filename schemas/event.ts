@@ -78,6 +78,22 @@ const str = (min: number, max?: number) => {
   const s = z.string().min(min, { message: min === 1 ? 'must not be empty' : `must have at least ${min} characters` });
   return max === undefined ? s : s.max(max, { message: `must have at most ${max} characters` });
 };
+/**
+ * `properties` as JSON, serialised once per object: validation measures it, enrichment stores
+ * it, and the Segment mapping sizes the message it keeps there (the same object). Keyed by
+ * identity, so the object must not change in between: nothing on the way does. Throws as
+ * JSON.stringify does (deep nesting).
+ */
+const propertiesJsonCache = new WeakMap<object, string>();
+export function propertiesJson(p: object): string {
+  let json = propertiesJsonCache.get(p);
+  if (json === undefined) {
+    json = JSON.stringify(p);
+    propertiesJsonCache.set(p, json);
+  }
+  return json;
+}
+
 /** Optional fields accept null as "absent": SDKs commonly serialise missing values as null. */
 const opt = <T extends z.ZodTypeAny>(t: T) => t.nullish();
 
@@ -256,7 +272,7 @@ function isPlainProperties(v: unknown): boolean {
   if (hasOwn(v, '__proto__') || hasOwn(v, 'constructor')) return false;
   let size: number;
   try {
-    size = Buffer.byteLength(JSON.stringify(v));
+    size = Buffer.byteLength(propertiesJson(v));
   } catch {
     return false;
   }

@@ -55,8 +55,8 @@ describe('mapSegmentMessage: identity, time and context', () => {
       app_id: 'shop',
       type: 'event',
       name: 'Level Up',
-      ts: '2026-12-07T11:58:00.000Z',
-      sent_at: '2026-12-07T11:59:30.000Z',
+      ts: Date.UTC(2026, 11, 7, 11, 58, 0),
+      sent_at: Date.UTC(2026, 11, 7, 11, 59, 30),
       device_id: 'idfa-1',
       ip: '203.0.113.9',
       ua: 'Shop/3.1 (iPhone; iOS 17.2)',
@@ -78,8 +78,8 @@ describe('mapSegmentMessage: identity, time and context', () => {
 
   it('uses timestamp, else originalTimestamp, else the receive time with no skew correction', () => {
     const m = { type: 'track', event: 'x', messageId: 'm', userId: 'u', sentAt: '2026-12-07T11:00:00Z' };
-    expect(mapped(mapSegmentMessage({ ...m, originalTimestamp: '2026-12-07T10:00:00Z' }, ctx()))).toMatchObject({ ts: '2026-12-07T10:00:00Z', sent_at: '2026-12-07T11:00:00Z' });
-    expect(mapped(mapSegmentMessage({ ...m, timestamp: '2026-12-07T09:00:00Z', originalTimestamp: '2026-12-07T10:00:00Z' }, ctx())).ts).toBe('2026-12-07T09:00:00Z');
+    expect(mapped(mapSegmentMessage({ ...m, originalTimestamp: '2026-12-07T10:00:00Z' }, ctx()))).toMatchObject({ ts: Date.UTC(2026, 11, 7, 10), sent_at: Date.UTC(2026, 11, 7, 11) });
+    expect(mapped(mapSegmentMessage({ ...m, timestamp: '2026-12-07T09:00:00+01:00', originalTimestamp: '2026-12-07T10:00:00Z' }, ctx())).ts).toBe(Date.UTC(2026, 11, 7, 8));
     // sent_at = ts = receive time: ts + (received_at − sent_at) stays the receive time.
     expect(mapped(mapSegmentMessage(m, ctx()))).toMatchObject({ ts: RECEIVED, sent_at: RECEIVED });
   });
@@ -87,6 +87,7 @@ describe('mapSegmentMessage: identity, time and context', () => {
   it('names the Segment field of an unreadable time', () => {
     expect(reason(mapSegmentMessage(track('x', {}, { timestamp: 'yesterday' }), ctx()))).toBe('timestamp: must be an ISO-8601 time (or epoch milliseconds)');
     expect(reason(mapSegmentMessage(track('x', {}, { sentAt: {} }), ctx()))).toMatch(/^sentAt: /);
+    expect(reason(mapSegmentMessage({ ...track('x'), timestamp: undefined, originalTimestamp: '2026-13-01' }, ctx()))).toMatch(/^originalTimestamp: /);
   });
 
   it('takes the country from location.country when alpha-2, else from the region of the locale', () => {

@@ -47,23 +47,27 @@ export function segmentRouter(intake: EventIntake): Router {
         throw new AppError('payload_too_large', `${body.messages.length} messages in one request; at most ${intake.limits.maxBatchEvents} allowed`);
       }
       intake.chargeEvents(key, body.messages.length);
-      const codec: ItemCodec = {
-        decode(raw, receivedAt) {
-          const mapped = mapSegmentMessage(raw, { appId: app.app_id, receivedAt, routeType: type, batchContext: body.context });
-          if (!mapped.ok) return mapped;
-          const v = validateWireEvent(mapped.value);
-          if (!v.ok) return { ok: false, reason: segmentReason(v.reason) };
-          return mapped.storeAs ? { ...v, storeAs: mapped.storeAs } : v;
-        },
-        idOf: (raw) => (typeof (raw as { messageId?: unknown })?.messageId === 'string' ? (raw as { messageId: string }).messageId : null),
-      };
-      await intake.ingest(req, app, body.messages, codec, body.sentAt);
+      await intake.ingest(req, app, body.messages, segmentCodec(app.app_id, type, body.context), body.sentAt);
       res.status(200).json({ success: true });
     } catch (err) {
       intake.refused(err);
       throw err;
     }
   }
+}
+
+/** A Segment message → a validated wire event, its reason in Segment's field names. */
+export function segmentCodec(appId: string, routeType?: SegmentType, batchContext?: Record<string, unknown>): ItemCodec {
+  return {
+    decode(raw, receivedAt) {
+      const mapped = mapSegmentMessage(raw, { appId, receivedAt, routeType, batchContext });
+      if (!mapped.ok) return mapped;
+      const v = validateWireEvent(mapped.value);
+      if (!v.ok) return { ok: false, reason: segmentReason(v.reason) };
+      return mapped.storeAs ? { ...v, storeAs: mapped.storeAs } : v;
+    },
+    idOf: (raw) => (typeof (raw as { messageId?: unknown })?.messageId === 'string' ? (raw as { messageId: string }).messageId : null),
+  };
 }
 
 /** The write key of `Authorization: Basic base64(<key>:)` (any password is ignored, as Segment does) or `Bearer <key>`. */

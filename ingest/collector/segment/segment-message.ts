@@ -12,7 +12,7 @@
  *   master dataset). Past the 8 KiB limit its `context` is dropped (its fields weir uses are
  *   columns already), and past it still only its type, ids and name are kept.
  */
-import { MAX_PROPERTIES_BYTES, parseTime, type UncountedType } from '../../../schemas/event';
+import { MAX_PROPERTIES_BYTES, parseTime, propertiesJson, type UncountedType } from '../../../schemas/event';
 
 export const SEGMENT_TYPES = ['track', 'screen', 'page', 'identify', 'group', 'alias'] as const;
 export type SegmentType = (typeof SEGMENT_TYPES)[number];
@@ -90,15 +90,19 @@ function setIf(o: Obj, k: string, v: string | undefined): void {
   if (v !== undefined) o[k] = v;
 }
 
-/** `ts` and `sent_at`, or the reason a time field is unusable. */
-function eventTime(m: Obj, receivedAt: number): { ts: unknown; sent_at?: unknown } | string {
-  for (const k of ['timestamp', 'originalTimestamp', 'sentAt']) {
-    if (present(m[k]) && parseTime(m[k]) === undefined) return `${k}: must be an ISO-8601 time (or epoch milliseconds)`;
-  }
-  const ts = present(m.timestamp) ? m.timestamp : m.originalTimestamp;
+/**
+ * `ts` and `sent_at` in epoch ms, or the reason a time field is unusable. Parsed once here and
+ * passed on as numbers, which validation and enrichment take without parsing the ISO text again.
+ */
+function eventTime(m: Obj, receivedAt: number): { ts: number; sent_at?: number } | string {
+  const tsField = present(m.timestamp) ? 'timestamp' : present(m.originalTimestamp) ? 'originalTimestamp' : undefined;
   // Stamped on arrival: sent_at = ts makes the skew correction zero, whatever the batch's sentAt.
-  if (!present(ts)) return { ts: receivedAt, sent_at: receivedAt };
-  return present(m.sentAt) ? { ts, sent_at: m.sentAt } : { ts };
+  if (tsField === undefined) return { ts: receivedAt, sent_at: receivedAt };
+  const ts = parseTime(m[tsField]);
+  if (ts === undefined) return `${tsField}: must be an ISO-8601 time (or epoch milliseconds)`;
+  if (!present(m.sentAt)) return { ts };
+  const sentAt = parseTime(m.sentAt);
+  return sentAt === undefined ? 'sentAt: must be an ISO-8601 time (or epoch milliseconds)' : { ts, sent_at: sentAt };
 }
 
 /** The weir type and its type-specific fields (section 3a's table), or a reason. */
@@ -149,10 +153,15 @@ function country(context: Obj): string | undefined {
 
 /** The original message for `properties`, within the 8 KiB limit; a reason when it is over Segment's 32 KB. */
 function keptMessage(m: Obj): Obj | string {
-  const { writeKey: _secret, ...message } = m;
+  // Copied only when there is a key to drop: most messages go as they are (one object less each).
+  let message = m;
+  if ('writeKey' in m) {
+    const { writeKey: _secret, ...rest } = m;
+    message = rest;
+  }
   let json: string;
   try {
-    json = JSON.stringify(message);
+    json = propertiesJson(message);
   } catch {
     return 'message could not be serialised (nested too deeply)';
   }
