@@ -22,7 +22,7 @@ export interface IngestData {
   segmentBodyBytes: number;
   /** What the collector stores for the Segment messages: larger, `properties` keeps each whole message. */
   segmentStoredBytes: number;
-  /** Segment messages the collector will dead-letter. */
+  /** Segment messages the collector will dead-letter (as many as `invalid`, unless the mapping loses an event). */
   segmentInvalid: number;
 }
 

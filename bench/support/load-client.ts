@@ -87,7 +87,7 @@ async function sendAll(from: number, to: number, type: LoadClientReport['type'])
         const res = await post(list[i]);
         if (res.status !== ROUTES[init.route].okStatus) throw new Error(`HTTP ${res.status}: ${res.text.slice(0, 300)}`);
         if (init.route === 'segment') {
-          // Accepted or dead-lettered, Segment does not say which: the bench checks the topics.
+          // Accepted or dead-lettered, Segment does not say which: the bench reads the DLQ's growth.
           report.accepted += messagesPer[from + i];
         } else {
           const r = JSON.parse(res.text) as { accepted: number; rejected: unknown[] };

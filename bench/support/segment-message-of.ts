@@ -8,9 +8,10 @@ import { parseTime, type WireEvent } from '../../schemas/event';
 
 type Obj = Record<string, unknown>;
 
-const iso = (t: unknown): string | undefined => {
+/** ISO-8601, as the SDKs send times; a value that is no time stays as it is, to be refused the same way. */
+const iso = (t: unknown): unknown => {
   const ms = parseTime(t);
-  return ms === undefined ? undefined : new Date(ms).toISOString();
+  return ms === undefined || Number.isNaN(new Date(ms).getTime()) ? t : new Date(ms).toISOString();
 };
 
 function track(e: WireEvent): Obj {
@@ -40,7 +41,6 @@ export function segmentMessageOf(e: WireEvent): Obj {
   if (e.app_version) context.app = { version: e.app_version };
   if (e.country) context.location = { country: e.country };
   const message: Obj = { type: 'track', messageId: e.event_id, ...track(e), context, timestamp: iso(e.ts) };
-  const sentAt = e.sent_at === undefined || e.sent_at === null ? undefined : iso(e.sent_at);
-  if (sentAt) message.sentAt = sentAt;
+  if (e.sent_at !== undefined && e.sent_at !== null) message.sentAt = iso(e.sent_at);
   return message;
 }

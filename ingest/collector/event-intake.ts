@@ -45,6 +45,8 @@ export interface ItemCodec {
   decode(raw: unknown, receivedAt: number): Decoded;
   /** The item's id for the response and the DLQ, when it has one. */
   idOf(raw: unknown): string | null;
+  /** An enrichment reason (about `ts`) in the words of the item's own format; unset: as it is. */
+  explain?(reason: string): string;
 }
 
 export interface EventIntake {
@@ -112,7 +114,7 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
           if (!v.ok) return v.reason;
           if (v.value.app_id !== app.app_id) return `app_id: ${JSON.stringify(v.value.app_id)} does not match the write key's app ${app.app_id}`;
           const e = enrichEvent(v.value, enrichContext);
-          if (!e.ok) return e.reason;
+          if (!e.ok) return codec.explain ? codec.explain(e.reason) : e.reason;
           if (v.storeAs) {
             e.event.type = v.storeAs;
             e.event.name = '';

@@ -54,6 +54,7 @@ describe('a Segment batch mixing good and bad messages', () => {
     'h-unknown-type': /^type: must be one of track, screen, page, identify, group, alias$/,
     'h-negative': /^properties\.revenue \(or total\) \(revenue\): must be a number >= 0$/,
     'h-too-big': /^message is \d+ bytes; at most 32768 allowed/,
+    'h-future': /^timestamp \(or originalTimestamp\) \(ts\): corrected event time .* is more than 1 hour after the server receive time$/,
   };
   let answer: Awaited<ReturnType<typeof post>>;
 
@@ -74,6 +75,7 @@ describe('a Segment batch mixing good and bad messages', () => {
         { type: 'alias', messageId: 'h-alias', userId: 'user-1', previousId: 'anon-1', timestamp: ts },
         msg('h-too-big', { properties: { blob: 'x'.repeat(33 * 1024) } }),
         'not a message',
+        msg('h-future', { timestamp: new Date(Date.now() + 3 * 3_600_000).toISOString() }),
       ],
     });
   });

@@ -67,6 +67,7 @@ export function segmentCodec(appId: string, routeType?: SegmentType, batchContex
       return mapped.storeAs ? { ...v, storeAs: mapped.storeAs } : v;
     },
     idOf: (raw) => (typeof (raw as { messageId?: unknown })?.messageId === 'string' ? (raw as { messageId: string }).messageId : null),
+    explain: segmentReason,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 const SEGMENT_FIELD: Readonly<Record<string, string>> = {
   event_id: 'messageId',
-  ts: 'timestamp',
+  ts: 'timestamp (or originalTimestamp)',
   sent_at: 'sentAt',
   device_id: 'device id',
   ip: 'context.ip',
