@@ -15,6 +15,9 @@
  * 4. Collector: `BENCH_COLLECTORS` processes running `startWeir` with the ingest role, driven
  *    by `BENCH_CLIENTS` load-client processes with `BENCH_CONCURRENCY` requests in flight
  *    each, over loopback. Each side first sends a warm-up of `BENCH_WARMUP_EVENTS` untimed.
+ *    The collector runs twice between the baselines: the events through `POST /v1/events`,
+ *    then the same events as Segment batches of as many messages through `POST /v1/batch`
+ *    (HTTP Basic, as Segment's SDKs send); `segment_ratio` is the second over the first.
  *    With several collectors each has its own data directory and so its own app registry
  *    (embedded chDB binds a directory to one process): the app is created in each and every
  *    client posts to one collector, as a load balancer in front of `--role ingest` would.
@@ -35,7 +38,7 @@ import { topicNames } from '../schemas/topics';
 import { cpuSeconds, forkChild, type BenchChild, type ChildMessage } from './support/child';
 import { withCleanup, type OnCleanup } from './support/cleanup-stack';
 import { writeIngestData } from './support/ingest-data';
-import type { LoadClientReport } from './support/load-client';
+import type { IngestRoute, LoadClientReport } from './support/load-client';
 import { fmt } from './support/format';
 
 interface BenchOptions {
@@ -112,11 +115,14 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   // --- input files
   t = performance.now();
   const bodiesFile = path.join(tmp, 'bodies.ndjson');
+  const segmentBodiesFile = path.join(tmp, 'segment-bodies.ndjson');
   const storedFile = path.join(tmp, 'stored.tsv');
-  const data = writeIngestData({ appId: APP_ID, events: o.events, batchSize: o.batch, seed: o.seed, bodiesFile, storedFile });
+  const data = writeIngestData({ appId: APP_ID, events: o.events, batchSize: o.batch, seed: o.seed, bodiesFile, segmentBodiesFile, storedFile });
   say(
-    `input: ${fmt(data.events)} events, ${fmt(data.bodies)} bodies, ${(data.bodyBytes / data.events).toFixed(0)} B/event on the wire, ` +
-      `${(data.storedBytes / data.events).toFixed(0)} B/event stored, ${data.invalid} invalid (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+    `input: ${fmt(data.events)} events, ${fmt(data.bodies)} bodies, ${(data.bodyBytes / data.events).toFixed(0)} B/event on the wire ` +
+      `(${(data.segmentBodyBytes / data.events).toFixed(0)} as Segment messages), ` +
+      `${(data.storedBytes / data.events).toFixed(0)} B/event stored (${(data.segmentStoredBytes / data.events).toFixed(0)} from Segment messages, kept whole in properties), ` +
+      `${data.invalid} invalid (${data.segmentInvalid} as Segment messages; ${((performance.now() - t) / 1000).toFixed(1)} s)`,
   );
 
   // --- collectors
@@ -180,7 +186,8 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   };
 
   // --- collector run
-  const runCollector = async () => {
+  const bodiesOf: Record<IngestRoute, string> = { events: bodiesFile, segment: segmentBodiesFile };
+  const runCollector = async (route: IngestRoute) => {
     const clients: BenchChild[] = [];
     try {
       for (let k = 0; k < o.clients; k++) {
@@ -189,9 +196,10 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
         const target = collectors[k % collectors.length];
         c.send({
           type: 'init',
+          route,
           url: target.url,
           writeKey: target.writeKey,
-          bodiesFile,
+          bodiesFile: bodiesOf[route],
           part: k,
           parts: o.clients,
           concurrency: o.concurrency,
@@ -199,9 +207,13 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
         });
       }
       await Promise.all(clients.map((c) => c.next('ready')));
+      // Segment's answer does not say which messages were dead-lettered: the DLQ's growth does.
+      const deadLetters = () => topicSize(broker.brokers, topics.dlq);
+      const dlq0 = await deadLetters();
       for (const c of clients) c.send({ type: 'warmup' });
-      const warm = await Promise.all(clients.map((c) => c.next<LoadClientReport & ChildMessage>('warmed')));
+      const warm = dlqCounted(route, await Promise.all(clients.map((c) => c.next<LoadClientReport & ChildMessage>('warmed'))), (await deadLetters()) - dlq0);
       failOnErrors(warm);
+      const dlq1 = await deadLetters();
       // Background CPU of the idle collectors (chDB threads, timers), to tell it from the cost of the load.
       const idle0 = collectors.reduce((s, c) => s + cpuSeconds(c.child.pid), 0);
       await new Promise((r) => setTimeout(r, 3000));
@@ -211,8 +223,9 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
       const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, ps]) => [k, ps.reduce((s, p) => s + cpuSeconds(p), 0)]));
       const t0 = performance.now();
       for (const c of clients) c.send({ type: 'go' });
-      const reports = await Promise.all(clients.map((c) => c.next<LoadClientReport & ChildMessage>('done')));
+      const done = await Promise.all(clients.map((c) => c.next<LoadClientReport & ChildMessage>('done')));
       const seconds = (performance.now() - t0) / 1000;
+      const reports = dlqCounted(route, done, (await deadLetters()) - dlq1);
       const cpuUsed = Object.fromEntries(Object.entries(pids).map(([k, ps]) => [k, ps.reduce((s, p) => s + cpuSeconds(p), 0) - cpu0[k]]));
       const cpuPct = Object.fromEntries(Object.entries(cpuUsed).map(([k, v]) => [k, round((v / seconds) * 100)]));
       failOnErrors(reports);
@@ -226,7 +239,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
       const p50 = Math.max(...reports.map((r) => r.latencyMs.p50));
       const p99 = Math.max(...reports.map((r) => r.latencyMs.p99));
       say(
-        `collector: ${fmt(eventsPerS)} events/s (${seconds.toFixed(2)} s; ${fmt(accepted)} accepted, ${rejected} rejected; ` +
+        `collector, ${route === 'events' ? 'POST /v1/events' : 'POST /v1/batch (Segment)'}: ${fmt(eventsPerS)} events/s (${seconds.toFixed(2)} s; ${fmt(accepted)} accepted, ${rejected} rejected; ` +
           `request p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; ${fmt(sends ? sentMessages / sends : 0)} messages per Kafka send)`,
       );
       say(
@@ -250,15 +263,18 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   };
 
   const before = await runBaseline(o.batch);
-  const collector = await runCollector();
+  const collector = await runCollector('events');
+  const segment = await runCollector('segment');
   const after = await runBaseline(o.batch);
   const large = o.largeBatch ? await runBaseline(o.largeBatch) : undefined;
 
   // Everything the collector acknowledged is in Kafka.
   const inTopic = await topicSize(broker.brokers, topics.events);
   const inDlq = await topicSize(broker.brokers, topics.dlq);
-  if (inTopic !== collector.accepted || inDlq !== collector.rejected) {
-    throw new Error(`Kafka holds ${inTopic} events and ${inDlq} dead letters; the collector acknowledged ${collector.accepted} and rejected ${collector.rejected}`);
+  if (inTopic !== collector.accepted + segment.accepted || inDlq !== collector.rejected + segment.rejected) {
+    throw new Error(
+      `Kafka holds ${inTopic} events and ${inDlq} dead letters; the collector acknowledged ${collector.accepted + segment.accepted} and rejected ${collector.rejected + segment.rejected}`,
+    );
   }
 
   const baseline = (before.eventsPerS + after.eventsPerS) / 2;
@@ -267,8 +283,13 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   // What the throughput ratio would be if each side had one whole core: on a machine busy with
   // other work the scheduler, not the code, decides how much CPU each side gets.
   const cpuRatio = baselineCpu / collector.cpuUsPerEvent;
+  const segmentRatio = segment.eventsPerS / collector.eventsPerS;
   say(`ratio collector / baseline (sends of ${o.batch}): ${ratio.toFixed(2)}${large ? `; / baseline (sends of ${o.largeBatch}): ${(collector.eventsPerS / large.eventsPerS).toFixed(2)}` : ''}`);
   say(`CPU per event, baseline / collector(s): ${cpuRatio.toFixed(2)} (the ratio at one core each)`);
+  say(
+    `ratio /v1/batch (Segment) / /v1/events, same events: ${segmentRatio.toFixed(2)} ` +
+      `(CPU per event ${(collector.cpuUsPerEvent / segment.cpuUsPerEvent).toFixed(2)}; target >= 0.9)`,
+  );
   return {
     suite: 'ingest',
     events_per_s: round(collector.eventsPerS),
@@ -293,7 +314,23 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     baseline_cpu_us_per_event: round(baselineCpu, 1),
     cpu_ratio: round(cpuRatio, 3),
     ...(large ? { [`baseline_${o.largeBatch}_cpu_us_per_event`]: round(large.cpuUsPerEvent, 1) } : {}),
+    segment_events_per_s: round(segment.eventsPerS),
+    segment_stored_bytes_per_event: round(data.segmentStoredBytes / data.events),
+    stored_bytes_per_event: round(data.storedBytes / data.events),
+    segment_ratio: round(segmentRatio, 3),
+    // The same ratio at one core each: the throughput ratio follows the machine's other load.
+    segment_cpu_ratio: round(collector.cpuUsPerEvent / segment.cpuUsPerEvent, 3),
+    segment_cpu_us_per_event: round(segment.cpuUsPerEvent, 1),
+    segment_request_ms_p50: round(segment.p50, 1),
+    segment_request_ms_p99: round(segment.p99, 1),
   };
+}
+
+/** For `/v1/batch` the clients count every message as accepted: the dead letters written meanwhile were not. */
+function dlqCounted(route: IngestRoute, reports: LoadClientReport[], deadLetters: number): LoadClientReport[] {
+  if (route !== 'segment' || deadLetters === 0) return reports;
+  const [first, ...rest] = reports;
+  return [{ ...first, accepted: first.accepted - deadLetters, rejected: first.rejected + deadLetters }, ...rest];
 }
 
 function failOnErrors(reports: LoadClientReport[]): void {

@@ -12,6 +12,20 @@ import { z } from 'zod';
 export const EVENT_TYPES = ['impression', 'click', 'install', 'launch', 'event', 'purchase', 'error'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * Types stored but never counted (DESIGN.md section 3a): Segment's identify, group and alias
+ * messages are acknowledged and kept in the master dataset, and no view, metric or report row
+ * counts them. Only the Segment routes write them; `POST /v1/events` accepts EVENT_TYPES
+ * alone. The speed layer skips them and the batch layer does not load them.
+ */
+export const UNCOUNTED_TYPES = ['identify', 'group', 'alias'] as const;
+export type UncountedType = (typeof UNCOUNTED_TYPES)[number];
+export type StoredType = EventType | UncountedType;
+
+const UNCOUNTED_TYPE_SET: ReadonlySet<string> = new Set(UNCOUNTED_TYPES);
+/** Whether an event of this stored type counts in views and metrics. */
+export const isCountedType = (type: string): boolean => !UNCOUNTED_TYPE_SET.has(type);
+
 /** 2000-01-01T00:00:00Z: events before it are rejected. */
 export const MIN_EVENT_TS = 946_684_800_000;
 /** Corrected event time may lie at most this far after the server receive time. */
@@ -64,6 +78,22 @@ const str = (min: number, max?: number) => {
   const s = z.string().min(min, { message: min === 1 ? 'must not be empty' : `must have at least ${min} characters` });
   return max === undefined ? s : s.max(max, { message: `must have at most ${max} characters` });
 };
+/**
+ * `properties` as JSON, serialised once per object: validation measures it, enrichment stores
+ * it, and the Segment mapping sizes the message it keeps there (the same object). Keyed by
+ * identity, so the object must not change in between: nothing on the way does. Throws as
+ * JSON.stringify does (deep nesting).
+ */
+const propertiesJsonCache = new WeakMap<object, string>();
+export function propertiesJson(p: object): string {
+  let json = propertiesJsonCache.get(p);
+  if (json === undefined) {
+    json = JSON.stringify(p);
+    propertiesJsonCache.set(p, json);
+  }
+  return json;
+}
+
 /** Optional fields accept null as "absent": SDKs commonly serialise missing values as null. */
 const opt = <T extends z.ZodTypeAny>(t: T) => t.nullish();
 
@@ -242,7 +272,7 @@ function isPlainProperties(v: unknown): boolean {
   if (hasOwn(v, '__proto__') || hasOwn(v, 'constructor')) return false;
   let size: number;
   try {
-    size = Buffer.byteLength(JSON.stringify(v));
+    size = Buffer.byteLength(propertiesJson(v));
   } catch {
     return false;
   }
@@ -309,7 +339,7 @@ export const ARCHIVE_COLUMNS = [...STORED_COLUMNS, ...KAFKA_POSITION_COLUMNS] as
 type TsOf<K extends ColumnKind> = K extends 'int64' | 'int32' ? number : string;
 type RowOf<C extends readonly ColumnDef[]> = { [D in C[number] as D['name']]: TsOf<D['kind']> };
 
-export type StoredEvent = RowOf<typeof STORED_COLUMNS> & { type: EventType };
+export type StoredEvent = RowOf<typeof STORED_COLUMNS> & { type: StoredType };
 export type ArchivedEvent = StoredEvent & RowOf<typeof KAFKA_POSITION_COLUMNS>;
 
 const CH_TYPE: Record<ColumnKind, string> = {

@@ -11,7 +11,7 @@ import type { Config } from '../infra/config';
 import { RateLimiter } from '../infra/http/rate-limiter';
 import type { Logger } from '../infra/logger';
 import { registerAttributionsRoute, ATTRIBUTIONS_SPEC } from './attributions/attributions-route';
-import { corsMiddleware } from './http/cors';
+import { corsMiddleware } from '../infra/http/cors';
 import { readAccess } from './http/read-access';
 import { registerOpenApiRoutes } from './openapi/openapi-routes';
 import { PLATFORM_SPECS } from './openapi/platform-routes';
@@ -48,7 +48,7 @@ export async function startServing(cfg: ServingConfig, deps: ServingDeps): Promi
   const router = Router();
   const metrics = servingMetrics(deps.registry);
 
-  const cors = corsMiddleware(cfg.corsOrigins);
+  const cors = corsMiddleware(cfg.corsOrigins, 'GET');
   router.use(['/v1/apps', '/openapi.json', '/docs'], cors);
   router.use('/v1/apps', (req, res, next) => {
     const end = metrics.duration.startTimer();

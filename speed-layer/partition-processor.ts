@@ -9,7 +9,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { KafkaMessage } from 'kafkajs';
-import type { StoredEvent } from '../schemas/event';
+import { isCountedType, type StoredEvent } from '../schemas/event';
 import { EventsRtRows, wellFormed } from './events-rt-rows';
 import { RecentIds } from './recent-ids';
 import { decodeStoredEvent } from '../schemas/decode-stored-event';
@@ -170,6 +170,9 @@ export class PartitionProcessor {
         out.undecodable.push({ offset, reason: e });
         continue;
       }
+      // identify, group and alias live in the archive only (DESIGN.md section 3a): no row, no
+      // view, no duplicate count. Not written, so a restart reads them again and skips them again.
+      if (!isCountedType(e.type)) continue;
       if (!this.seen.remember(e.app_id, e.event_id)) {
         out.duplicates++;
         continue;

@@ -21,6 +21,7 @@ import type { ObjectStore } from '../../infra/object-store/object-store';
 import { takeArchiveSnapshot } from '../archive-snapshot';
 import { normaliseCidrs } from '../ip-blocklist';
 import { pinnedSource, readSettingsSql } from './archive-source';
+import { UNCOUNTED_TYPES } from '../../schemas/event';
 import { readRange } from './read-range';
 import { loadSql, renderSql, runTableSuffix } from './sql-template';
 import { dropRunTables, publishRun, type LeaseCheck } from './view-generations';
@@ -81,6 +82,7 @@ export async function recomputeDays(ch: ClickHouseClient, store: ObjectStore, in
   const fragments = { ALL: all.sql, SETTINGS: readSettingsSql(store), RUN: run };
   const params: Record<string, unknown> = {
     ...all.params,
+    uncounted_types: UNCOUNTED_TYPES,
     run_id: input.runId,
     window_start_ms: range.windowStartMs,
     window_end_ms: range.windowEndMs,

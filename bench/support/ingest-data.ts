@@ -1,13 +1,16 @@
 /**
  * The bench's input, written to files before anything is timed: the generated wire events
- * as request bodies of `batchSize` events (one JSON body per line), and the same events as
- * the collector would store them (`key<TAB>stored-event JSON` per line) for the baseline.
+ * as request bodies of `batchSize` events (one JSON body per line), the same events as
+ * Segment batches of as many messages for `/v1/batch` (segment-message-of.ts), and as the
+ * collector would store them (`key<TAB>stored-event JSON` per line) for the baseline.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { enrichEvent } from '../../ingest/collector/enrich-event';
+import { segmentCodec } from '../../ingest/collector/routes/segment';
 import { generateEvents } from '../../ingest/load-generator/generate-events';
 import { parseTime, validateWireEvent, type WireEvent } from '../../schemas/event';
 import { eventKey } from '../../schemas/topics';
+import { segmentMessageOf } from './segment-message-of';
 
 export interface IngestData {
   events: number;
@@ -16,19 +19,42 @@ export interface IngestData {
   storedBytes: number;
   /** Events the collector will reject (none, unless the generator's defaults change). */
   invalid: number;
+  segmentBodyBytes: number;
+  /** What the collector stores for the Segment messages: larger, `properties` keeps each whole message. */
+  segmentStoredBytes: number;
+  /** Segment messages the collector will dead-letter (as many as `invalid`, unless the mapping loses an event). */
+  segmentInvalid: number;
 }
 
-export function writeIngestData(o: { appId: string; events: number; batchSize: number; seed: number; bodiesFile: string; storedFile: string }): IngestData {
+export function writeIngestData(o: {
+  appId: string;
+  events: number;
+  batchSize: number;
+  seed: number;
+  bodiesFile: string;
+  segmentBodiesFile: string;
+  storedFile: string;
+}): IngestData {
   const now = Date.now();
   const bodiesFd = openSync(o.bodiesFile, 'w');
+  const segmentFd = openSync(o.segmentBodiesFile, 'w');
   const storedFd = openSync(o.storedFile, 'w');
-  const out: IngestData = { events: 0, bodies: 0, bodyBytes: 0, storedBytes: 0, invalid: 0 };
+  const out: IngestData = { events: 0, bodies: 0, bodyBytes: 0, storedBytes: 0, invalid: 0, segmentBodyBytes: 0, segmentStoredBytes: 0, segmentInvalid: 0 };
+  const segment = segmentCodec(o.appId);
   let batch: WireEvent[] = [];
   let stored: string[] = [];
   const flush = () => {
     if (batch.length === 0) return;
     const body = `${JSON.stringify({ events: batch })}\n`;
     out.bodyBytes += writeSync(bodiesFd, body);
+    const messages = batch.map(segmentMessageOf);
+    for (const m of messages) {
+      const d = segment.decode(m, now);
+      const enriched = d.ok ? enrichEvent(d.value, { receivedAt: now, requestIp: '127.0.0.1' }) : undefined;
+      if (enriched?.ok) out.segmentStoredBytes += Buffer.byteLength(JSON.stringify(enriched.event));
+      else out.segmentInvalid++;
+    }
+    out.segmentBodyBytes += writeSync(segmentFd, `${JSON.stringify({ batch: messages })}\n`);
     out.storedBytes += writeSync(storedFd, stored.join(''));
     out.bodies++;
     batch = [];
@@ -59,6 +85,7 @@ export function writeIngestData(o: { appId: string; events: number; batchSize: n
     flush();
   } finally {
     closeSync(bodiesFd);
+    closeSync(segmentFd);
     closeSync(storedFd);
   }
   return out;

@@ -2,7 +2,8 @@
  * A load client in its own process, so that it does not share the collector's event loop.
  * It takes its share of the pre-serialised request bodies (one JSON body per line of the
  * bodies file) and posts them with `concurrency` requests in flight over keep-alive
- * connections. Nothing is serialised while the clock runs.
+ * connections, to `/v1/events` or, as Segment's SDKs do, to `/v1/batch` with the write key
+ * in HTTP Basic. Nothing is serialised while the clock runs.
  *
  * Protocol: init → ready, warmup → warmed, go → done (see bench/ingest.ts).
  */
@@ -10,8 +11,17 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { reportFatal, splitLines } from './child';
 
+export type IngestRoute = 'events' | 'segment';
+
+/** Per route: the path, the Authorization header and the status of success. */
+const ROUTES: Record<IngestRoute, { path: string; auth: (key: string) => string; okStatus: number }> = {
+  events: { path: '/v1/events', auth: (key) => `Bearer ${key}`, okStatus: 202 },
+  segment: { path: '/v1/batch', auth: (key) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`, okStatus: 200 },
+};
+
 export interface LoadClientInit {
   type: 'init';
+  route: IngestRoute;
   url: string;
   writeKey: string;
   bodiesFile: string;
@@ -26,7 +36,7 @@ export interface LoadClientReport {
   requests: number;
   accepted: number;
   rejected: number;
-  /** Requests answered with anything but 202, or lost; the first reason in `firstFailure`. */
+  /** Requests answered with anything but success, or lost; the first reason in `firstFailure`. */
   failures: number;
   firstFailure?: string;
   ms: number;
@@ -35,6 +45,8 @@ export interface LoadClientReport {
 
 let init: LoadClientInit;
 let bodies: Buffer[] = [];
+/** Segment's answer carries no counts: each body's messages, counted before the clock runs. */
+let messagesPer: number[] = [];
 let agent: http.Agent;
 let target: URL;
 
@@ -44,10 +56,10 @@ function post(body: Buffer): Promise<{ status: number; text: string }> {
       {
         host: target.hostname,
         port: target.port,
-        path: '/v1/events',
+        path: ROUTES[init.route].path,
         method: 'POST',
         agent,
-        headers: { authorization: `Bearer ${init.writeKey}`, 'content-type': 'application/json', 'content-length': body.length },
+        headers: { authorization: ROUTES[init.route].auth(init.writeKey), 'content-type': 'application/json', 'content-length': body.length },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -61,7 +73,8 @@ function post(body: Buffer): Promise<{ status: number; text: string }> {
   });
 }
 
-async function sendAll(list: Buffer[], type: LoadClientReport['type']): Promise<LoadClientReport> {
+async function sendAll(from: number, to: number, type: LoadClientReport['type']): Promise<LoadClientReport> {
+  const list = bodies.slice(from, to);
   const latencies = new Float64Array(list.length);
   const report: LoadClientReport = { type, requests: list.length, accepted: 0, rejected: 0, failures: 0, ms: 0, latencyMs: { p50: 0, p99: 0, max: 0 } };
   let next = 0;
@@ -72,10 +85,15 @@ async function sendAll(list: Buffer[], type: LoadClientReport['type']): Promise<
       const t0 = performance.now();
       try {
         const res = await post(list[i]);
-        if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${res.text.slice(0, 300)}`);
-        const r = JSON.parse(res.text) as { accepted: number; rejected: unknown[] };
-        report.accepted += r.accepted;
-        report.rejected += r.rejected.length;
+        if (res.status !== ROUTES[init.route].okStatus) throw new Error(`HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+        if (init.route === 'segment') {
+          // Accepted or dead-lettered, Segment does not say which: the bench reads the DLQ's growth.
+          report.accepted += messagesPer[from + i];
+        } else {
+          const r = JSON.parse(res.text) as { accepted: number; rejected: unknown[] };
+          report.accepted += r.accepted;
+          report.rejected += r.rejected.length;
+        }
       } catch (err) {
         report.failures++;
         report.firstFailure ??= (err as Error).message;
@@ -98,11 +116,12 @@ process.on('message', (m: { type: string }) => {
       target = new URL(init.url);
       agent = new http.Agent({ keepAlive: true, maxSockets: init.concurrency });
       bodies = splitLines(readFileSync(init.bodiesFile)).filter((_, i) => i % init.parts === init.part);
+      messagesPer = init.route === 'segment' ? bodies.map((b) => (JSON.parse(b.toString('utf8')) as { batch: unknown[] }).batch.length) : [];
       process.send?.({ type: 'ready', bodies: bodies.length });
     } else if (m.type === 'warmup') {
-      process.send?.(await sendAll(bodies.slice(0, init.warmupBodies), 'warmed'));
+      process.send?.(await sendAll(0, init.warmupBodies, 'warmed'));
     } else if (m.type === 'go') {
-      process.send?.(await sendAll(bodies, 'done'));
+      process.send?.(await sendAll(0, bodies.length, 'done'));
     } else if (m.type === 'stop') {
       agent?.destroy();
       process.exit(0);

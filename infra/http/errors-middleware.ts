@@ -44,3 +44,12 @@ export function bearerToken(header: string | undefined): string {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return m ? m[1] : '';
 }
+
+/** The user name of `Authorization: Basic base64(user:password)`; '' when absent or malformed. */
+export function basicAuthUser(header: string | undefined): string {
+  const m = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header ?? '');
+  if (!m) return '';
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? decoded : decoded.slice(0, colon);
+}

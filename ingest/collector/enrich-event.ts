@@ -3,7 +3,7 @@
  * absent, clock-skew correction from `sent_at`, the time window check and the error
  * fingerprint. Pure: the caller passes the receive time and the request's IP.
  */
-import { MAX_FUTURE_MS, MIN_EVENT_TS, parseTime, type StoredEvent, type WireEvent } from '../../schemas/event';
+import { MAX_FUTURE_MS, MIN_EVENT_TS, parseTime, propertiesJson, type StoredEvent, type WireEvent } from '../../schemas/event';
 import { errorFingerprint } from '../../schemas/fingerprint';
 
 export interface EnrichContext {
@@ -56,7 +56,7 @@ export function enrichEvent(e: WireEvent, ctx: EnrichContext): Enriched {
       error_type: e.error_type ?? '',
       error_message: e.error_message ?? '',
       fingerprint: isError ? errorFingerprint(e.error_type ?? '', e.error_message ?? '') : '',
-      properties: e.properties ? JSON.stringify(e.properties) : '',
+      properties: e.properties ? propertiesJson(e.properties) : '',
     },
   };
 }

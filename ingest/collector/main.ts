@@ -1,12 +1,15 @@
-/** The collector: `POST /v1/events` into Kafka (DESIGN.md sections 2, 3, 7). */
-import type { Router } from 'express';
+/** The collector: `POST /v1/events` and Segment's tracking API into Kafka (DESIGN.md sections 2, 3, 3a, 7). */
+import { Router } from 'express';
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { AppRegistry } from '../../infra/apps/app-registry';
 import type { Config } from '../../infra/config';
+import { corsMiddleware } from '../../infra/http/cors';
 import type { Logger } from '../../infra/logger';
+import { createEventIntake } from './event-intake';
 import { startKafkaSender } from './kafka-sender';
 import { eventsRouter } from './routes/events';
+import { SEGMENT_PATHS, segmentRouter } from './routes/segment';
 
 export interface CollectorHandle {
   router: Router;
@@ -14,11 +17,15 @@ export interface CollectorHandle {
 }
 
 export async function startCollector(
-  cfg: Pick<Config, 'limits' | 'kafka'>,
+  cfg: Pick<Config, 'limits' | 'kafka' | 'corsOrigins'>,
   deps: { kafka: Kafka; apps: AppRegistry; registry: Registry; log: Logger },
 ): Promise<CollectorHandle> {
   const sender = await startKafkaSender(deps.kafka, { topics: cfg.kafka.topics, registry: deps.registry });
-  const router = eventsRouter({ apps: deps.apps, sender, registry: deps.registry, limits: cfg.limits });
+  const intake = createEventIntake({ apps: deps.apps, sender, registry: deps.registry, limits: cfg.limits });
+  const router = Router();
+  // Browsers on CORS_ORIGINS may write (Segment's browser library posts from the site's origin).
+  router.use(['/v1/events', ...SEGMENT_PATHS], corsMiddleware(cfg.corsOrigins, 'POST'));
+  router.use(eventsRouter(intake), segmentRouter(intake));
   deps.log.child({ layer: 'ingest', component: 'collector' }).info('collector ready');
   return { router, stop: () => sender.stop() };
 }

@@ -13,6 +13,7 @@ const SECURITY: Record<Auth, Json[]> = {
   read: [{ readKey: [] }],
   read_or_query_key: [{ readKey: [] }, { readKeyQuery: [] }],
   write: [{ writeKey: [] }],
+  segment_write: [{ writeKeyBasic: [] }, { writeKey: [] }],
   admin: [{ adminToken: [] }],
 };
 
@@ -77,6 +78,7 @@ export function buildOpenApi(specs: readonly RouteSpec[], info: { version: strin
         readKey: { type: 'http', scheme: 'bearer', description: "the app's read key" },
         readKeyQuery: { type: 'apiKey', in: 'query', name: 'key', description: 'the read key as ?key= (EventSource)' },
         writeKey: { type: 'http', scheme: 'bearer', description: "the app's write key" },
+        writeKeyBasic: { type: 'http', scheme: 'basic', description: "the app's write key as the user name, empty password (what Segment's SDKs send)" },
         adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
       },
     },

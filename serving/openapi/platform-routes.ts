@@ -1,5 +1,5 @@
 /**
- * Specs of the routes other roles serve (collector, admin, batch, health), described from
+ * Specs of the routes other roles serve (collector, its Segment routes, admin, batch, health), described from
  * DESIGN.md section 7 so the one OpenAPI document covers the whole HTTP interface. Their
  * handlers live elsewhere and validate on their own; the event body reuses the event's one
  * definition (schemas/event.ts).
@@ -10,6 +10,7 @@ import { MAX_LOOKBACK_DAYS } from '../../infra/apps/app-registry';
 import { ErrorResponseSchema } from '../http/query-params';
 import { BAD_REQUEST, NOT_FOUND, RATE_LIMITED, UNAUTHORIZED } from './common-responses';
 import { defineRoute, type RouteSpec } from './route-spec';
+import { SEGMENT_SPECS } from './segment-routes';
 
 const time = z.union([z.number().int(), z.string()]).describe('epoch ms or ISO-8601');
 const conflict = { description: 'conflict; the message says why', schema: ErrorResponseSchema };
@@ -69,6 +70,7 @@ export const PLATFORM_SPECS: RouteSpec[] = [
       503: unavailable,
     },
   }),
+  ...SEGMENT_SPECS,
   defineRoute({
     method: 'post',
     path: '/v1/admin/apps',

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { asyncRoute } from '../../infra/http/errors-middleware';
 import { parseQuery } from '../http/parse-query';
 
-export type Auth = 'none' | 'read' | 'read_or_query_key' | 'write' | 'admin';
+export type Auth = 'none' | 'read' | 'read_or_query_key' | 'write' | 'segment_write' | 'admin';
 
 export interface ResponseSpec {
   description: string;

@@ -4,19 +4,16 @@
  * views equal test/reference's answers computed from the archived (stored, corrected)
  * events, for every metric and dimension and every first install.
  */
-import { tableFromIPC } from 'apache-arrow';
 import { createClickHouse, type ClickHouseClient } from '../../infra/clickhouse/client';
-import { createObjectStore } from '../../infra/object-store/object-store';
 import { generateEvents, FRAUD_CIDRS } from '../../ingest/load-generator/generate-events';
 import { sendEvents } from '../../ingest/load-generator/send-events';
-import { ARCHIVE_PREFIX } from '../../schemas/archive-layout';
-import { ARCHIVE_COLUMNS, type ArchivedEvent } from '../../schemas/event';
+import type { ArchivedEvent } from '../../schemas/event';
+import { readArchive } from '../support/archive-reader';
 import { DIMENSIONS } from '../../schemas/views';
 import { METRICS, referenceAttributions, referenceReport } from '../reference/reports';
 import { createTestApp, startTestStack, type TestStack } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
 import { batchAttributions, batchHourlyReport, snapshotViews } from './batch-test-kit';
-import '../support/arrow-zstd';
 import type { Run } from '../../batch-layer/run-types';
 
 const DAY = 86_400_000;
@@ -59,22 +56,6 @@ async function runBatch(day = RUN_DAY): Promise<Run> {
   }, { timeoutMs: 120_000, intervalMs: 250, what: 'run finished' });
 }
 
-/** The master dataset as the reference reads it: every archived row, decoded by apache-arrow. */
-async function readArchive(): Promise<ArchivedEvent[]> {
-  const store = createObjectStore(stack.cfg.objectStore.url);
-  const out: ArchivedEvent[] = [];
-  for (const key of await store.list(ARCHIVE_PREFIX)) {
-    const table = tableFromIPC((await store.get(key)) as Buffer);
-    for (const row of table) {
-      const r = row.toJSON() as Record<string, unknown>;
-      const e: Record<string, unknown> = {};
-      for (const c of ARCHIVE_COLUMNS) e[c.name] = c.kind === 'int64' || c.kind === 'int32' ? Number(r[c.name]) : String(r[c.name] ?? '');
-      out.push(e as unknown as ArchivedEvent);
-    }
-  }
-  return out;
-}
-
 beforeAll(async () => {
   stack = await startTestStack({ env: { IP_BLOCKLIST: GLOBAL_BLOCKLIST.join(',') } });
   // A second connection to the stack's own chdb directory (one directory per process).
@@ -100,7 +81,7 @@ describe('batch layer end to end', () => {
   beforeAll(async () => {
     expect(await runBatch(EARLIER_RUN_DAY)).toMatchObject({ status: 'succeeded' });
     first = await runBatch();
-    events = await readArchive();
+    events = await readArchive(stack.cfg.objectStore.url);
   }, 240_000);
 
   it('succeeds after the archive caught up, and records what it read', () => {

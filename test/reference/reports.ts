@@ -4,7 +4,7 @@
  * compare the system's numbers with these, so this module favours obviousness over speed
  * (one pass over the winning events per query).
  */
-import type { ArchivedEvent } from '../../schemas/event';
+import { isCountedType, type ArchivedEvent } from '../../schemas/event';
 import { errorFingerprint } from '../../schemas/fingerprint';
 import { attributeInstalls, deviceKey, type AttributionResult, type InstallDecision, type Outcome, type ReferenceSettings } from './attribution';
 import { compareBytes, compareByteTuples } from './byte-order';
@@ -47,7 +47,8 @@ export interface ReferenceModel {
 }
 
 export function buildReferenceModel(events: readonly ArchivedEvent[], settings: ReferenceSettings = {}): ReferenceModel {
-  const { winners, duplicates } = dedupEvents(events);
+  // identify, group and alias are kept in the archive and counted nowhere (DESIGN.md section 3a).
+  const { winners, duplicates } = dedupEvents(events.filter((e) => isCountedType(e.type)));
   const attribution = attributeInstalls(winners, settings);
   const dimensions = winners.map((e) => eventDimensions(e, attribution));
   const firstInstallOf = (e: ArchivedEvent) => {
@@ -158,6 +159,8 @@ function countersOf(e: ArchivedEvent, m: ReferenceModel): Metric[] {
       const d = m.firstInstallOf(e);
       return d ? ['installs', `${d.outcome}_installs` as Metric] : [];
     }
+    default:
+      return []; // uncounted types, filtered out by buildReferenceModel
   }
 }
 

@@ -23,4 +23,15 @@ describe('OpenAPI document', () => {
       expect(Object.keys(op(path, method).responses)).toEqual(expect.arrayContaining(['400', '401']));
     }
   });
+
+  it('describes the Segment-compatible routes with Basic or Bearer write key auth and their statuses', () => {
+    const full = doc as unknown as { paths: Record<string, Record<string, Op & { security: unknown[] }>>; components: { securitySchemes: Record<string, { scheme?: string }> } };
+    for (const type of ['batch', 'track', 'screen', 'page', 'identify', 'group', 'alias']) {
+      const o = full.paths[`/v1/${type}`].post;
+      expect(Object.keys(o.responses)).toEqual(['200', '400', '401', '413', '415', '429', '503']);
+      expect(o.security).toEqual([{ writeKeyBasic: [] }, { writeKey: [] }]);
+      expect(Object.keys(o.responses['400'].content?.['application/json'].schema.properties ?? {})).toEqual(['error', 'success', 'message']);
+    }
+    expect(full.components.securitySchemes.writeKeyBasic.scheme).toBe('basic');
+  });
 });
