@@ -1,16 +1,19 @@
 /**
- * Batch-layer benchmark: a multi-day master dataset (default 10M events, `BENCH_EVENTS`
- * overrides) written as Arrow archive files straight by ClickHouse (`INSERT INTO FUNCTION
- * file(…)`: generating through Kafka would take far longer than the run being measured), then
- * one recompute of all its days, and for comparison over the same files a plain scan of one
- * column (`SELECT count(), sum(ts)`, the baseline) and the floor: the hourly grouping of the
- * raw events by their own dimensions alone, a part of what every exact recompute must do.
- * Prints and returns `{ suite, events_per_s, bytes_per_event, … }`.
+ * Batch-layer benchmark: a master dataset of daily Arrow files (default 1M events a day,
+ * `BENCH_EVENTS_PER_DAY`; `BENCH_EVENTS` = three days' worth for a quick run) written straight
+ * by ClickHouse (`INSERT INTO FUNCTION file(…)`: generating through Kafka would take far longer
+ * than the runs being measured), then the recompute of its newest 3 days, twice: over 10 days
+ * of archive and, after 80 older days were added, over 90 (`BENCH_HISTORY_DAYS`). A run reads
+ * what its days need, so the two should cost the same: `history_growth_time` and
+ * `history_growth_rss` are the 90-day figures divided by the 10-day ones (peak RSS of this
+ * process, which holds the embedded engine, sampled during the run). In the same run, over the
+ * window's files: a plain scan of one column (`count(), sum(ts)`, the baseline) and the floor,
+ * the hourly grouping of the raw events by their own dimensions alone, a part of what every
+ * exact recompute must do (`floor_ratio` = recompute events/s ÷ floor events/s).
  *
- * The dataset mimics generated traffic: 6 Kafka partitions, 3 days, ~5 % installs, ~25 %
- * clicks, 2 % duplicate copies, devices with several events each, a few apps. Files are
- * written with ZSTD compression (ClickHouse reads it; the archiver writes uncompressed Arrow
- * only because apache-arrow 21.2.0's compressed IPC is unreadable, see FIELD-NOTES).
+ * The dataset mimics generated traffic: 6 Kafka partitions, ~5 % installs, ~25 % clicks, 2 %
+ * duplicate copies, devices with several events each, a few apps. Files are written with ZSTD
+ * compression, as compaction leaves them (batch-layer/jobs/compact-archive.ts).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +27,9 @@ import { clickhouseColumns } from '../schemas/event';
 import { fmt } from './support/format';
 
 const PARTITIONS = 6;
-const DAYS = ['2026-01-08', '2026-01-09', '2026-01-10'];
+const DAY_MS = 86_400_000;
+/** The newest day of the generated history. */
+const LAST_DAY_MS = Date.parse('2026-01-10T00:00:00Z');
 
 /** One file's rows: event n of partition p on day d (offsets continue across days). */
 const GENERATE_SQL = `
@@ -70,53 +75,81 @@ SELECT sum(events) AS events FROM (
   GROUP BY hour, app_id, type, name, country, os, app_version, currency, error_type, channel, campaign_id
 )`;
 
+const WINDOW_DAYS = 3;
+const SHORT_HISTORY_DAYS = 10;
+
 export async function runBatchBench(): Promise<Record<string, number | string>> {
-  const total = Number(process.env.BENCH_EVENTS ?? 10_000_000);
-  if (!Number.isSafeInteger(total) || total < PARTITIONS * DAYS.length) throw new Error(`BENCH_EVENTS must be an integer ≥ ${PARTITIONS * DAYS.length}`);
+  const perDay = process.env.BENCH_EVENTS ? Math.floor(Number(process.env.BENCH_EVENTS) / WINDOW_DAYS) : Number(process.env.BENCH_EVENTS_PER_DAY ?? 1_000_000);
+  const historyDays = Number(process.env.BENCH_HISTORY_DAYS ?? 90);
+  if (!Number.isSafeInteger(perDay) || perDay < PARTITIONS) throw new Error(`BENCH_EVENTS_PER_DAY must be an integer ≥ ${PARTITIONS}`);
+  if (!Number.isSafeInteger(historyDays) || historyDays <= SHORT_HISTORY_DAYS) throw new Error(`BENCH_HISTORY_DAYS must be an integer > ${SHORT_HISTORY_DAYS}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-bench-batch-'));
   const ch = createClickHouse({ dataDir: dir, clickhouse: { url: undefined, database: 'weir' } });
   const store = createObjectStore(`file://${path.join(dir, 'archive')}`);
-  try {
-    await migrate(ch.client);
-    const perFile = Math.floor(total / (PARTITIONS * DAYS.length));
-    const t0 = Date.now();
-    for (let p = 0; p < PARTITIONS; p++) {
-      for (const [i, day] of DAYS.entries()) {
+  // Day i of the history (0 = oldest); the window is the newest WINDOW_DAYS days.
+  const dayOf = (i: number) => new Date(LAST_DAY_MS - (historyDays - 1 - i) * DAY_MS).toISOString().slice(0, 10);
+  const window = Array.from({ length: WINDOW_DAYS }, (_, k) => dayOf(historyDays - WINDOW_DAYS + k));
+  const perFile = Math.floor(perDay / PARTITIONS);
+  const devices = Math.max(1, Math.floor((perDay * WINDOW_DAYS) / 12));
+
+  async function writeDays(from: number, to: number): Promise<void> {
+    for (let i = from; i < to; i++) {
+      const day = dayOf(i);
+      for (let p = 0; p < PARTITIONS; p++) {
         const first = i * perFile;
         const key = archiveKey(day, p, first, first + perFile - 1);
         await store.put(key, Buffer.alloc(0)); // creates the day directory
         const target = `file(${sqlStringLiteral(path.join(dir, 'archive', key))}, 'Arrow', ${sqlStringLiteral(clickhouseColumns())})`;
         await ch.client.command({
           query: `INSERT INTO FUNCTION ${target} ${GENERATE_SQL}`,
-          query_params: { p, offset0: first, day_ms: Date.parse(`${day}T00:00:00Z`), rows: perFile, devices: Math.max(1, Math.floor(total / 12)) },
+          query_params: { p, offset0: first, day_ms: Date.parse(`${day}T00:00:00Z`), rows: perFile, devices },
         });
       }
-      await store.put(archiverStateKey(p), Buffer.from(JSON.stringify({ next: DAYS.length * perFile })));
     }
-    const events = perFile * PARTITIONS * DAYS.length;
-    const archiveBytes = dirBytes(path.join(dir, 'archive', ARCHIVE_PREFIX));
+    for (let p = 0; p < PARTITIONS; p++) await store.put(archiverStateKey(p), Buffer.from(JSON.stringify({ next: historyDays * perFile })));
+  }
+
+  let runs = 0;
+  async function recompute(): Promise<{ s: number; peakRss: number; stats: Awaited<ReturnType<typeof recomputeDays>> }> {
+    let peakRss = process.memoryUsage.rss();
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
+    const t = Date.now();
+    try {
+      const stats = await recomputeDays(ch.client, store, {
+        runId: `bench-${++runs}`,
+        days: window,
+        ipBlocklist: ['10.199.0.0/16'],
+        lookbackDays: 7,
+        horizonDays: 7,
+        graceMinutes: 15,
+        now: Date.now(),
+      });
+      return { s: (Date.now() - t) / 1000, peakRss, stats };
+    } finally {
+      clearInterval(sampler);
+    }
+  }
+
+  try {
+    await migrate(ch.client);
+    const t0 = Date.now();
+    await writeDays(historyDays - SHORT_HISTORY_DAYS, historyDays);
     const generateS = (Date.now() - t0) / 1000;
+    const events = perFile * PARTITIONS * WINDOW_DAYS;
+    const windowGlob = `${ARCHIVE_PREFIX}{${window.map((d) => `dt=${d}`).join(',')}}/*.arrow`;
+    const archiveBytes = window.reduce((sum, d) => sum + dirBytes(path.join(dir, 'archive', ARCHIVE_PREFIX, `dt=${d}`)), 0);
 
-    const t1 = Date.now();
-    const stats = await recomputeDays(ch.client, store, {
-      runId: 'bench',
-      days: DAYS,
-      ipBlocklist: ['10.199.0.0/16'],
-      lookbackDays: 7,
-      horizonDays: 7,
-      graceMinutes: 15,
-      now: Date.now(),
-    });
-    const recomputeS = (Date.now() - t1) / 1000;
+    await recompute(); // warm-up: both measured runs find the engine and the page cache warm
+    const short = await recompute();
 
-    const source = tableFunctionSql(store.clickhouseSource(`${ARCHIVE_PREFIX}*/*.arrow`), 'Arrow', clickhouseColumns());
+    const source = tableFunctionSql(store.clickhouseSource(windowGlob), 'Arrow', clickhouseColumns());
     const t2 = Date.now();
     // Reads a real column: a bare count() is answered from the files' metadata.
     const [{ n }] = await queryRows<{ n: string }>(ch.client, `SELECT count() AS n, sum(ts) AS s FROM ${source}`);
     const scanS = (Date.now() - t2) / 1000;
-    // The floor: the hourly grouping alone, of the raw events by their own dimensions (no
-    // dedup, no attribution, no derived dimensions, nothing written). Every exact recompute
-    // does at least this much work, so no recompute can run faster than this figure.
+    // The floor: the hourly grouping alone, of the raw events of the window by their own
+    // dimensions (no dedup, no attribution, no derived dimensions, nothing written). Every
+    // exact recompute does at least this much work, so no recompute can run faster than this.
     const t3 = Date.now();
     const [floor] = await queryRows<{ events: string }>(ch.client, FLOOR_SQL(source));
     const floorS = (Date.now() - t3) / 1000;
@@ -124,28 +157,44 @@ export async function runBatchBench(): Promise<Record<string, number | string>> 
       ch.client,
       `SELECT sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND table IN ('hourly_batch_data', 'attributions_batch_data')`,
     );
-    if (Number(n) !== events || Number(floor.events) !== events || stats.rows_read !== events) throw new Error(`scan, recompute and floor read ${n} / ${stats.rows_read} / ${floor.events} rows, wrote ${events}`);
+    if (Number(n) !== events || Number(floor.events) !== events) throw new Error(`scan and floor read ${n} / ${floor.events} rows, wrote ${events}`);
 
+    process.stdout.write(`adding ${historyDays - SHORT_HISTORY_DAYS} older days of ${fmt(perDay)} events …\n`);
+    await writeDays(0, historyDays - SHORT_HISTORY_DAYS);
+    const long = await recompute();
+    if (long.stats.rows_read !== short.stats.rows_read) {
+      process.stdout.write(`note: the run over ${historyDays} days read ${long.stats.rows_read} rows, over ${SHORT_HISTORY_DAYS} days ${short.stats.rows_read}\n`);
+    }
+
+    const eventsPerS = events / short.s;
     const result = {
       suite: 'batch',
       events,
-      events_per_s: Math.round(events / recomputeS),
+      events_per_day: perFile * PARTITIONS,
+      events_per_s: Math.round(eventsPerS),
       bytes_per_event: round(archiveBytes / events),
       view_bytes_per_event: round(Number(views.bytes) / events),
       scan_baseline_events_per_s: Math.round(events / scanS),
       floor_events_per_s: Math.round(events / floorS),
-      recompute_s: round(recomputeS),
+      floor_ratio: round(eventsPerS / (events / floorS)),
+      recompute_s: round(short.s),
+      recompute_long_history_s: round(long.s),
+      history_growth_time: round(long.s / short.s),
+      history_growth_rss: round(long.peakRss / short.peakRss),
+      peak_rss_mb: Math.round(short.peakRss / 2 ** 20),
+      peak_rss_long_history_mb: Math.round(long.peakRss / 2 ** 20),
+      rows_read: short.stats.rows_read,
+      rows_read_long_history: long.stats.rows_read,
       generate_s: round(generateS),
-      duplicates_dropped: stats.duplicates_dropped,
-      input_files: stats.input_files,
+      duplicates_dropped: short.stats.duplicates_dropped,
+      input_files: short.stats.input_files,
     };
     const perS = (x: number) => `${fmt(x)} events/s`;
     process.stdout.write(
-      `recompute of ${fmt(events)} events: ${perS(events / recomputeS)} (${round(recomputeS)} s); ` +
-        `scan baseline ${perS(events / scanS)}; floor (hourly grouping alone) ${perS(events / floorS)} (${round(floorS)} s); ` +
-        `recompute / floor ${round(floorS / recomputeS)}\n`,
+      `recompute of ${WINDOW_DAYS} days (${fmt(events)} events) over ${SHORT_HISTORY_DAYS} days of archive: ${perS(eventsPerS)} (${round(short.s)} s, peak RSS ${result.peak_rss_mb} MB); ` +
+        `over ${historyDays} days: ${round(long.s)} s, peak RSS ${result.peak_rss_long_history_mb} MB (growth ${result.history_growth_time}× time, ${result.history_growth_rss}× RSS); ` +
+        `scan baseline ${perS(events / scanS)}; floor (hourly grouping alone) ${perS(events / floorS)} (${round(floorS)} s); recompute / floor ${result.floor_ratio}\n`,
     );
-    process.stdout.write(`${JSON.stringify(result)}\n`);
     return result;
   } finally {
     await ch.close();
@@ -164,7 +213,7 @@ function dirBytes(root: string): number {
 }
 
 if (require.main === module) {
-  runBatchBench().catch((err: unknown) => {
+  runBatchBench().then((r) => process.stdout.write(`${JSON.stringify(r)}\n`), (err: unknown) => {
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   });

@@ -69,8 +69,9 @@ export async function publishRun(ch: ClickHouseClient, runId: string, days: read
  */
 export async function dropSupersededGenerations(ch: ClickHouseClient, days: readonly string[], stillHeld: LeaseCheck): Promise<void> {
   const current = new Map(
-    (await queryRows<{ day: string; run_id: string }>(ch, 'SELECT toString(day) AS day, run_id FROM batch_current_runs WHERE day IN {days:Array(Date)}', { days })).map(
-      (r) => [r.day, r.run_id],
+    // (Aliased `d`: an alias named `day` would shadow the column in WHERE.)
+    (await queryRows<{ d: string; run_id: string }>(ch, 'SELECT toString(day) AS d, run_id FROM batch_current_runs WHERE day IN {days:Array(Date)}', { days })).map(
+      (r) => [r.d, r.run_id],
     ),
   );
   const live = await liveRunIds(ch);

@@ -10,6 +10,7 @@
  */
 import { createRunStore } from '../../batch-layer/run-store';
 import type { BatchRunner } from '../../batch-layer/batch-runner';
+import { dropSupersededGenerations } from '../../batch-layer/jobs/view-generations';
 import { queryRows } from '../../infra/clickhouse/client';
 import { encodeArrowFile } from '../../ingest/archiver/arrow-writer';
 import { archiveKey, archiverStateKey } from '../../schemas/archive-layout';
@@ -160,5 +161,8 @@ describe('the switch to a run\'s days', () => {
     );
     expect(parts.every((p) => p.partition.includes(run.id))).toBe(true);
     expect((await store.list(1))[0].id).toBe(run.id);
+    // Once the run has finished, a later clean-up keeps the generation the days show.
+    await dropSupersededGenerations(env.ch, run.days, async () => true);
+    expect(await dayTotals()).toEqual(expectedNew);
   });
 });
