@@ -41,7 +41,7 @@ export function createBatchMetrics(registry: Registry): BatchMetrics {
     driftRel.reset();
     for (const r of rowsOfRun) {
       const labels = { day: r.day, app_id: r.app_id, metric: r.metric };
-      driftAbs.set(labels, r.abs_diff);
+      if (r.abs_diff !== null) driftAbs.set(labels, r.abs_diff);
       if (r.rel_diff !== null) driftRel.set(labels, r.rel_diff);
     }
   }

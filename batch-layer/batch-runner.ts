@@ -19,7 +19,9 @@ import type { BatchMetrics } from './batch-metrics';
 import { FIRST_DAY, dayStartMs, daysOverlap, hasClosed, recomputeWindow } from './days';
 import { diffAttributions, measureDrift } from './drift';
 import { recomputeDays, type RecomputeHooks } from './jobs/recompute';
+import { expireArchive } from './archive-retention';
 import { compactDay } from './jobs/compact-archive';
+import { expireSpeedDays } from './speed-retention';
 import { dropLeftoverRunTables } from './jobs/view-generations';
 import type { HeldLease, RunLease } from './run-lease';
 import { publicRun, type RunStore } from './run-store';
@@ -32,6 +34,8 @@ export interface BatchRunnerConfig {
   lookbackDays: number;
   /** DEDUP_HORIZON_DAYS: how far apart in receive time two copies of an event can be. */
   horizonDays: number;
+  /** Speed views dropped this many days after coverage; archive days kept (undefined: forever). Default: 7, forever. */
+  retention?: { speedDays: number; archiveDays: number | undefined };
   /** How long a run waits for the archive to catch up before it fails (default 5 min). */
   catchUpTimeoutMs?: number;
   heartbeatMs?: number;
@@ -197,6 +201,7 @@ export function createBatchRunner(cfg: BatchRunnerConfig, deps: BatchRunnerDeps)
         rec.error = `views replaced, but measuring drift failed: ${(err as Error).message}`;
       }
       rlog.info({ ...stats, ms: now() - t0 }, 'batch run succeeded');
+      await applyRetention(rlog);
     } catch (err) {
       rec.status = 'failed';
       rec.error = stopping.signal.aborted && !rec.started_at ? 'the batch layer stopped before the run started' : (err as Error).message;
@@ -208,6 +213,20 @@ export function createBatchRunner(cfg: BatchRunnerConfig, deps: BatchRunnerDeps)
       await lease?.release().catch((err) => rlog.warn({ err }, 'could not release the batch lease'));
       deps.metrics?.runFinished(publicRun(rec), (now() - t0) / 1000);
       if (rec.status === 'succeeded') deps.metrics?.boundary((await deps.runs.boundary().catch(() => ({ boundary: null }))).boundary);
+    }
+  }
+
+  /** Retention after a successful run, under its lease; a failure is logged and retried after the next run. */
+  async function applyRetention(rlog: Logger): Promise<void> {
+    try {
+      const speedDays = await expireSpeedDays(deps.ch, cfg.retention?.speedDays ?? 7, now());
+      if (speedDays.length) rlog.info({ days: speedDays }, 'speed views of days covered long enough ago dropped');
+      if (cfg.retention?.archiveDays !== undefined) {
+        const gone = await expireArchive(deps.store, cfg.retention.archiveDays, now());
+        if (gone.days) rlog.info(gone, 'archive days past ARCHIVE_RETENTION_DAYS deleted');
+      }
+    } catch (err) {
+      rlog.warn({ err }, 'retention failed; the next run tries again');
     }
   }
 

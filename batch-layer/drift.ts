@@ -7,6 +7,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { queryRows } from '../infra/clickhouse/client';
 import { METRICS, METRIC_NAMES } from '../schemas/views';
 import type { AttributionDiff, DriftRow } from './run-types';
+import { expiredSpeedDays } from './speed-retention';
 
 const HOURLY_VIEWS = ['hourly_rt', 'hourly_batch'] as const;
 type Totals = Map<string, Record<string, number>>; // `${day}\0${app}` → metric → value
@@ -26,13 +27,14 @@ async function dayTotals(ch: ClickHouseClient, table: (typeof HOURLY_VIEWS)[numb
 /** Totals hold revenue in micro-units; drift shows it as reports do, in currency units. */
 const shown = (metric: string, v: number) => (metric === 'revenue' ? v / 1e6 : v);
 
-export function driftRows(speed: Totals, batch: Totals): DriftRow[] {
+export function driftRows(speed: Totals, batch: Totals, expired: ReadonlySet<string> = new Set()): DriftRow[] {
   const keys = [...new Set([...speed.keys(), ...batch.keys()])].sort();
   return keys.flatMap((key) => {
     const [day, app_id] = key.split('\0');
     return METRIC_NAMES.map((metric): DriftRow => {
-      const s = speed.get(key)?.[metric] ?? 0;
       const b = batch.get(key)?.[metric] ?? 0;
+      if (expired.has(day)) return { day, app_id, metric, speed: 'expired', batch: shown(metric, b), abs_diff: null, rel_diff: null };
+      const s = speed.get(key)?.[metric] ?? 0;
       const rel_diff = b !== 0 ? (s - b) / b : s === 0 ? 0 : null;
       return { day, app_id, metric, speed: shown(metric, s), batch: shown(metric, b), abs_diff: shown(metric, s - b), rel_diff };
     });
@@ -41,7 +43,7 @@ export function driftRows(speed: Totals, batch: Totals): DriftRow[] {
 
 export async function measureDrift(ch: ClickHouseClient, days: readonly string[]): Promise<DriftRow[]> {
   const [speed, batch] = await Promise.all(HOURLY_VIEWS.map((t) => dayTotals(ch, t, days)));
-  return driftRows(speed, batch);
+  return driftRows(speed, batch, await expiredSpeedDays(ch, days));
 }
 
 /** Compares the first installs of `days` as batch and the stream decided them. */

@@ -23,7 +23,7 @@ import { createRunStore, type RunStore } from './run-store';
 import type { Run } from './run-types';
 import { startBatchSchedule, type ScheduleHandle } from './schedule';
 
-export type BatchConfig = Pick<Config, 'batch' | 'ipBlocklist' | 'lookbackDays' | 'dedupHorizonDays' | 'kafka'>;
+export type BatchConfig = Pick<Config, 'batch' | 'ipBlocklist' | 'lookbackDays' | 'dedupHorizonDays' | 'retention' | 'kafka'>;
 
 export interface BatchDeps {
   ch: ClickHouseClient;
@@ -62,6 +62,7 @@ export async function startBatchLayer(cfg: BatchConfig, deps: BatchDeps): Promis
       ipBlocklist: cfg.ipBlocklist,
       lookbackDays: cfg.lookbackDays,
       horizonDays: cfg.dedupHorizonDays,
+      retention: cfg.retention,
       catchUpTimeoutMs: deps.catchUpTimeoutMs,
     },
     {

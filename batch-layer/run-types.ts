@@ -23,11 +23,12 @@ export interface DriftRow {
   day: string;
   app_id: string;
   metric: string;
-  speed: number;
+  /** 'expired' once the day's speed views were dropped (SPEED_RETENTION_DAYS after coverage). */
+  speed: number | 'expired';
   batch: number;
-  /** speed − batch. */
-  abs_diff: number;
-  /** (speed − batch) / batch; 0 when both are 0, null when only batch is 0. */
+  /** speed − batch; null when the speed side expired. */
+  abs_diff: number | null;
+  /** (speed − batch) / batch; 0 when both are 0, null when only batch is 0 or the speed side expired. */
   rel_diff: number | null;
 }
 

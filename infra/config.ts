@@ -34,6 +34,8 @@ const Env = z.object({
   // Rule 2 allows 1–30 days (DESIGN.md section 4): a batch run reads clicks that far back.
   LOOKBACK_DAYS: z.coerce.number().int().min(1).max(30).default(7),
   DEDUP_HORIZON_DAYS: z.coerce.number().int().min(1).max(30).default(7),
+  SPEED_RETENTION_DAYS: z.coerce.number().int().min(0).default(7),
+  ARCHIVE_RETENTION_DAYS: z.coerce.number().int().positive().optional(), // unset: forever
   BATCH_CRON: z.string().default('15 0 * * *'),
   BATCH_GRACE_MINUTES: z.coerce.number().int().min(0).default(15),
   RECOMPUTE_DAYS: z.coerce.number().int().min(0).max(31).default(2),
@@ -66,6 +68,8 @@ export interface Config {
   /** DEDUP_HORIZON_DAYS: copies of an event received further apart are two events. */
   dedupHorizonDays: number;
   batch: { cron: string; graceMinutes: number; recomputeDays: number };
+  /** SPEED_RETENTION_DAYS after batch covered a day its speed views are dropped; ARCHIVE_RETENTION_DAYS (unset: forever). */
+  retention: { speedDays: number; archiveDays: number | undefined };
   limits: {
     maxBodyBytes: number;
     maxBatchEvents: number;
@@ -111,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ipBlocklist: e.IP_BLOCKLIST,
     lookbackDays: e.LOOKBACK_DAYS,
     dedupHorizonDays: e.DEDUP_HORIZON_DAYS,
+    retention: { speedDays: e.SPEED_RETENTION_DAYS, archiveDays: e.ARCHIVE_RETENTION_DAYS },
     batch: { cron: e.BATCH_CRON, graceMinutes: e.BATCH_GRACE_MINUTES, recomputeDays: e.RECOMPUTE_DAYS },
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,
