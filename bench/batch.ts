@@ -9,7 +9,9 @@
  * process, which holds the embedded engine, sampled during the run). In the same run, over the
  * window's files: a plain scan of one column (`count(), sum(ts)`, the baseline) and the floor,
  * the hourly grouping of the raw events by their own dimensions alone, a part of what every
- * exact recompute must do (`floor_ratio` = recompute events/s ÷ floor events/s).
+ * exact recompute must do (`floor_ratio` = recompute events/s ÷ floor events/s). Last, what the
+ * master dataset costs per event as the real archiver writes it and after compaction
+ * (`archive_bytes_per_event`, bench/support/archive-bytes.ts; `BENCH_ARCHIVE_EVENTS=0` skips it).
  *
  * The dataset mimics generated traffic: 6 Kafka partitions, ~5 % installs, ~25 % clicks, 2 %
  * duplicate copies, devices with several events each, a few apps. Files are written with ZSTD
@@ -24,6 +26,7 @@ import { migrate } from '../infra/clickhouse/migrate';
 import { createObjectStore, sqlStringLiteral, tableFunctionSql } from '../infra/object-store/object-store';
 import { ARCHIVE_PREFIX, archiveKey, archiverStateKey } from '../schemas/archive-layout';
 import { clickhouseColumns } from '../schemas/event';
+import { measureArchiveBytes } from './support/archive-bytes';
 import { fmt } from './support/format';
 
 const PARTITIONS = 6;
@@ -166,6 +169,8 @@ export async function runBatchBench(): Promise<Record<string, number | string>> 
       process.stdout.write(`note: the run over ${historyDays} days read ${long.stats.rows_read} rows, over ${SHORT_HISTORY_DAYS} days ${short.stats.rows_read}\n`);
     }
 
+    const archive = Number(process.env.BENCH_ARCHIVE_EVENTS ?? 1) > 0 ? await measureArchiveBytes(ch.client, dir, (l) => process.stdout.write(`${l}\n`)) : undefined;
+
     const eventsPerS = events / short.s;
     const result = {
       suite: 'batch',
@@ -186,6 +191,10 @@ export async function runBatchBench(): Promise<Record<string, number | string>> 
       rows_read: short.stats.rows_read,
       rows_read_long_history: long.stats.rows_read,
       generate_s: round(generateS),
+      archive_bytes_per_event: archive?.compactedBytesPerEvent ?? 'not measured',
+      archive_raw_bytes_per_event: archive?.rawBytesPerEvent ?? 'not measured',
+      archive_floor_bytes_per_event: archive?.floorBytesPerEvent ?? 'not measured',
+      archive_events: archive?.events ?? 0,
       duplicates_dropped: short.stats.duplicates_dropped,
       input_files: short.stats.input_files,
     };

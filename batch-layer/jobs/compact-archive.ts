@@ -48,14 +48,28 @@ const stateKey = (day: string) => `_state/compaction/dt=${day}.json`;
 type CompactionState = Record<string, string>;
 
 /**
- * Sorted by the columns that repeat most, then by position: runs of equal values compress
- * well under ZSTD (measured in bench/batch.ts, `archive_bytes_per_event`).
+ * Rows of one device together, in time order, and every string column but the near-unique
+ * ones dictionary-encoded: a device's values repeat row after row, and dictionary indices of a
+ * sorted column compress to almost nothing under ZSTD. Measured on 200k generated events
+ * (bench/batch.ts, `archive_bytes_per_event`): 38.7 B/event, against 74.8 sorted by app, type,
+ * os, country, version and device without dictionaries, and 70.1 in offset order.
  */
-const ORDER_BY = 'app_id, type, os, country, app_version, device_id, kafka_offset';
+const ORDER_BY = 'app_id, device_id, ts, kafka_partition, kafka_offset';
+const NOT_DICTIONARY = new Set(['event_id', 'properties', 'error_message']);
+/**
+ * A fresh dictionary per column: a column read from a dictionary-encoded source file is already
+ * LowCardinality, sharing the source's dictionary, and ClickHouse 26.7 writes such a column
+ * (after filtering or sorting) with indices past the dictionary it writes, a file it cannot
+ * read back ("Arrow IPC dictionary index out of range"); `concat(x, '')` builds a new one.
+ */
+const SELECTED = ARCHIVE_COLUMNS.map((c) =>
+  (c.kind === 'string' || c.kind === 'dict') && !NOT_DICTIONARY.has(c.name) ? `toLowCardinality(concat(${c.name}, '')) AS ${c.name}` : c.name,
+).join(', ');
 
 const WRITE_SETTINGS = {
   output_format_arrow_compression_method: 'zstd',
   output_format_arrow_string_as_string: 1,
+  output_format_arrow_low_cardinality_as_dictionary: 1,
   engine_file_truncate_on_insert: 1,
   s3_truncate_on_insert: 1,
 } as const;
@@ -96,10 +110,9 @@ async function mergeInto(ch: ClickHouseClient, store: ObjectStore, day: string, 
   const tmp = `${TMP_PREFIX}${day}-${randomUUID()}.arrow`;
   const source = pinnedSource(store, sources, 'all_files');
   const out = tableFunctionSql(store.clickhouseSource(tmp), 'Arrow', clickhouseColumns());
-  const columns = ARCHIVE_COLUMNS.map((c) => c.name).join(', ');
   const readSettings = sourceSettings(store.clickhouseSource(tmp));
   await ch.command({
-    query: `INSERT INTO FUNCTION ${out} SELECT ${columns} FROM ${source.sql} ORDER BY ${ORDER_BY} ${settingsSql({ ...readSettings, ...WRITE_SETTINGS })}`,
+    query: `INSERT INTO FUNCTION ${out} SELECT ${SELECTED} FROM ${source.sql} ORDER BY ${ORDER_BY} ${settingsSql({ ...readSettings, ...WRITE_SETTINGS })}`,
     query_params: source.params,
   });
   await hooks.afterStep?.('written', sources[0].partition);

@@ -55,8 +55,8 @@ async function archiveMore(): Promise<void> {
 }
 
 /** Every record of the day as the batch layer reads it: position → row, failing on a record read twice. */
-async function readDay(): Promise<Map<string, string>> {
-  const snapshot = await takeArchiveSnapshot(env.store, [DAY]);
+async function readDay(day = DAY): Promise<Map<string, string>> {
+  const snapshot = await takeArchiveSnapshot(env.store, [day]);
   const source = pinnedSource(env.store, snapshot.files, 'all_files');
   const rows = await queryRows<{ pos: string; row: string }>(
     env.ch,
@@ -110,6 +110,14 @@ describe('archive compaction', () => {
     expect(await env.store.list('_tmp/')).toEqual([]);
     // Again: nothing left to do.
     expect(await compactDay(env.ch, env.store, DAY)).toMatchObject({ partitions: 0, filesBefore: 2, filesAfter: 2 });
+  });
+
+  it('compacts a day of one-row files (their dictionary columns rebuilt, readable again)', async () => {
+    const next = '2026-05-05';
+    const rows = await readDay(next);
+    expect(rows.size).toBe(batch);
+    expect(await compactDay(env.ch, env.store, next)).toMatchObject({ partitions: 1 });
+    expect(await readDay(next)).toEqual(rows);
   });
 
   it('merges late files into the compacted one when a batch run covers the day', async () => {
