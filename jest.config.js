@@ -1,4 +1,8 @@
 /** Unit tests start nothing; integration tests share one real broker (global setup). */
+// weir runs on Node 24 (README); an older `npx jest` would fail later and less clearly.
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  throw new Error(`weir's tests need Node 24, this is ${process.version}: run them as \`bash scripts/with-node.sh npx jest …\` after \`bash scripts/setup.sh\``);
+}
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 module.exports = {
   testTimeout: 120000,
