@@ -1,9 +1,9 @@
 /** The collector: `POST /v1/events` into Kafka (DESIGN.md sections 2, 3, 7). */
 import type { Router } from 'express';
-import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { AppRegistry } from '../../infra/apps/app-registry';
 import type { Config } from '../../infra/config';
+import { createPlatformaticProducer } from '../../infra/kafka/platformatic-producer';
 import type { Logger } from '../../infra/logger';
 import { startKafkaSender } from './kafka-sender';
 import { eventsRouter } from './routes/events';
@@ -15,9 +15,10 @@ export interface CollectorHandle {
 
 export async function startCollector(
   cfg: Pick<Config, 'limits' | 'kafka'>,
-  deps: { kafka: Kafka; apps: AppRegistry; registry: Registry; log: Logger },
+  deps: { brokers: string[]; apps: AppRegistry; registry: Registry; log: Logger },
 ): Promise<CollectorHandle> {
-  const sender = await startKafkaSender(deps.kafka, { topics: cfg.kafka.topics, registry: deps.registry });
+  const createProducer = () => createPlatformaticProducer({ brokers: deps.brokers, clientId: 'weir-collector', security: cfg.kafka.security });
+  const sender = startKafkaSender(createProducer, { topics: cfg.kafka.topics, registry: deps.registry });
   const router = eventsRouter({ apps: deps.apps, sender, registry: deps.registry, limits: cfg.limits });
   deps.log.child({ layer: 'ingest', component: 'collector' }).info('collector ready');
   return { router, stop: () => sender.stop() };

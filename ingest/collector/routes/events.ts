@@ -4,7 +4,6 @@
  * every dead-lettered one; `503` with nothing accepted when the log is unavailable.
  */
 import { Router, type Request } from 'express';
-import type { Message } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import { AppError } from '../../../infra/errors';
 import { asyncRoute, bearerToken } from '../../../infra/http/errors-middleware';
@@ -13,6 +12,7 @@ import { parseTime, validateWireEvent } from '../../../schemas/event';
 import { eventKey } from '../../../schemas/topics';
 import { enrichEvent } from '../enrich-event';
 import type { KafkaSender } from '../kafka-sender';
+import type { LogRecord } from '../../../infra/kafka/log-producer';
 import { RateLimiter } from '../../../infra/http/rate-limiter';
 import { readBody } from '../read-body';
 
@@ -83,9 +83,8 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
     const requestIp = clientIp(req);
     // Shared by every event of the request: one allocation per request, not per event.
     const enrichContext = { receivedAt, requestIp, batchSentAt: body.sentAt };
-    const timestamp = String(receivedAt);
-    const messages: Message[] = [];
-    const dlq: Message[] = [];
+    const messages: LogRecord[] = [];
+    const dlq: LogRecord[] = [];
     const rejections: Rejection[] = [];
     body.events.forEach((raw, index) => {
       const reason = (() => {
@@ -94,7 +93,7 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
         if (v.value.app_id !== app.app_id) return `app_id: ${JSON.stringify(v.value.app_id)} does not match the write key's app ${app.app_id}`;
         const e = enrichEvent(v.value, enrichContext);
         if (!e.ok) return e.reason;
-        messages.push({ key: eventKey(e.event.app_id, e.event.device_id), value: JSON.stringify(e.event), timestamp });
+        messages.push({ key: eventKey(e.event.app_id, e.event.device_id), value: JSON.stringify(e.event), timestamp: receivedAt });
         return undefined;
       })();
       if (reason === undefined) return;
@@ -103,7 +102,7 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
       dlq.push({
         key: app.app_id,
         value: JSON.stringify({ app_id: app.app_id, index, event_id: eventId, reason, received_at: receivedAt, raw: truncate(rawJson(raw)) }),
-        timestamp,
+        timestamp: receivedAt,
       });
     });
 
