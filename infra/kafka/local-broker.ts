@@ -125,6 +125,35 @@ export async function ensureKafkaJars(opts: { cacheDir: string; log?: Log }): Pr
   return libsDir;
 }
 
+/** Pinned, so that the resolved jar does not change under a cache hit. */
+const MAVEN_DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
+
+/**
+ * Resolves `kafka-tools` (Kafka's own `ProducerPerformance`, which `npm run bench -- ingest`
+ * runs as the Java reference) into `<cacheDir>/kafka-<version>/tools`, once. Its other
+ * dependencies (argparse4j, jackson, kafka-clients) are among the broker's jars already.
+ */
+export async function ensureKafkaToolsJar(opts: { cacheDir: string; log?: Log }): Promise<string> {
+  const toolsDir = path.join(path.resolve(opts.cacheDir), `kafka-${KAFKA_VERSION}`, 'tools');
+  const jar = path.join(toolsDir, `kafka-tools-${KAFKA_VERSION}.jar`);
+  if (await access(jar).then(() => true, () => false)) return jar;
+  (opts.log ?? silent)(`resolving kafka-tools ${KAFKA_VERSION} with Maven into ${toolsDir}`);
+  // Into a private directory first, as ensureKafkaJars does: a half-written jar never has the final name.
+  const staging = `${toolsDir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await runToCompletion(
+      'mvn',
+      ['-q', '-B', `${MAVEN_DEPENDENCY_PLUGIN}:copy`, `-Dartifact=org.apache.kafka:kafka-tools:${KAFKA_VERSION}`, `-DoutputDirectory=${staging}`],
+      'Maven (mvn) is needed to fetch kafka-tools from Maven Central',
+    );
+    await mkdir(toolsDir, { recursive: true });
+    await rename(path.join(staging, path.basename(jar)), jar);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return jar;
+}
+
 /**
  * Starts the broker and resolves once it answers admin requests. On an existing dataDir it
  * keeps the data, the cluster id and (unless told otherwise) the ports of the earlier start.
