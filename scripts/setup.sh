@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what weir needs on a fresh machine, idempotently: Node 24 when the machine's Node is
 # older (from the npm registry, into .cache/node-24), npm packages, Java 17 and Maven when
-# missing (Debian), the Kafka broker jars and the S3Proxy jar (Maven Central, cached in
+# missing (Debian), the Kafka broker jars, kafka-tools (bench) and the S3Proxy jar (Maven Central, cached in
 # .cache/). Called by `npm start` and `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -39,9 +39,10 @@ export function startKafkaSender(
   opts: { topics: Topics; producers?: number; maxMessagesPerSend?: number; registry?: Registry },
 ): KafkaSender {
   const maxPerSend = opts.maxMessagesPerSend ?? 5000;
-  // Four sends in flight hide the broker's round trip, which on a busy machine rather than the
-  // collector's CPU bounded throughput: against two, 94k/84k, 46k/27k and 72k/66k events/s in
-  // three alternating pairs of `npm run bench -- ingest` runs, at the same CPU per event.
+  // Four sends in flight rather than two: fewer requests wait idle for an acknowledgement.
+  // Against two, 94k/84k, 46k/27k and 72k/66k events/s in three alternating pairs of
+  // `npm run bench -- ingest` runs on a shared machine, at about the same CPU per event (the
+  // collector got more of the contended CPU); a weak effect next to that machine's noise.
   const producers = Array.from({ length: opts.producers ?? 4 }, createProducer);
   const idle = [...producers];
   const queue: Pending[] = [];
