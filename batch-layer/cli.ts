@@ -33,7 +33,7 @@ async function withBatchLayer<T>(fn: (batch: BatchLayer, cfg: Config) => Promise
   try {
     await migrate(ch.client);
     const store = createObjectStore(cfg.objectStore.url, cfg.objectStore.s3);
-    const kafka = createKafka(brokers, 'weir-batch-cli', { logger: log });
+    const kafka = createKafka(brokers, 'weir-batch-cli', { logger: log, security: cfg.kafka.security });
     const batch = await startBatchLayer(cfg, { ch: ch.client, store, kafka, registry: new Registry(), log, schedule: false });
     try {
       return await fn(batch, cfg);

@@ -1,17 +1,20 @@
 /**
- * `npm run bench -- ingest`: collector throughput against a bare kafkajs producer, in one run
- * on one machine, so that the ratio holds even when the machine is busy with other work.
+ * `npm run bench -- ingest`: collector throughput against bare producers — kafkajs, the
+ * collector's own client (@platformatic/kafka) and Kafka's Java producer — in one run on one
+ * machine, so that the ratios hold even when the machine is busy with other work.
  *
  * 1. A local Kafka broker of its own (temp data dir, jars from `<repo>/.cache`) and the
  *    topics: the collector's (`bench-<id>-events`, …) and one per baseline, all with the same
  *    partition count.
  * 2. Input written to files before timing: `BENCH_EVENTS` generated events as request
  *    bodies of `BENCH_BATCH` events, and as stored-event JSON for the baseline.
- * 3. Baseline: a bare kafkajs producer (acks=-1; idempotent unless
- *    `BENCH_BASELINE_IDEMPOTENT=0`) sends the stored events in sends of `BENCH_BATCH`
- *    messages, once before and once after the collector run (the mean is the baseline, which
- *    cancels drift in the machine's load), then in sends of `BENCH_BASELINE_LARGE` messages
- *    as extra information.
+ * 3. Baselines: a bare kafkajs producer (acks=-1; idempotent unless
+ *    `BENCH_BASELINE_IDEMPOTENT=0`) and a bare @platformatic/kafka producer (idempotent,
+ *    acks=all) send the stored events in sends of `BENCH_BATCH` messages, each once before
+ *    and once after the collector run (the mean is the baseline, which cancels drift in the
+ *    machine's load); then kafkajs in sends of `BENCH_BASELINE_LARGE` messages as extra
+ *    information; then Kafka's Java producer (bench/support/java-producer.ts) on the same
+ *    values, `BENCH_WARMUP_EVENTS` of them untimed first. `BENCH_JAVA=0` leaves Java out.
  * 4. Collector: `BENCH_COLLECTORS` processes running `startWeir` with the ingest role, driven
  *    by `BENCH_CLIENTS` load-client processes with `BENCH_CONCURRENCY` requests in flight
  *    each, over loopback. Each side first sends a warm-up of `BENCH_WARMUP_EVENTS` untimed.
@@ -37,7 +40,9 @@ import { CACHE_DIR } from '../infra/paths';
 import { topicNames } from '../schemas/topics';
 import { cpuSeconds, forkChild, type BenchChild, type ChildMessage } from './support/child';
 import { withCleanup, type OnCleanup } from './support/cleanup-stack';
+import type { BaselineClient, BaselineInit } from './support/baseline-producer';
 import { writeIngestData } from './support/ingest-data';
+import { runJavaProducer } from './support/java-producer';
 import type { IngestRoute, LoadClientReport } from './support/load-client';
 import { fmt } from './support/format';
 
@@ -54,6 +59,7 @@ interface BenchOptions {
   cpuProfDir: string | undefined;
   collectorNodeArgs: string[];
   baselineIdempotent: boolean;
+  java: boolean;
 }
 
 function options(env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -75,6 +81,7 @@ function options(env: NodeJS.ProcessEnv = process.env): BenchOptions {
     cpuProfDir: env.BENCH_CPU_PROF ? path.resolve(env.BENCH_CPU_PROF) : undefined,
     collectorNodeArgs: (env.BENCH_COLLECTOR_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
     baselineIdempotent: int('BENCH_BASELINE_IDEMPOTENT', 1, 0) !== 0,
+    java: int('BENCH_JAVA', 1, 0) !== 0,
   };
 }
 
@@ -102,13 +109,14 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   onCleanup('kafka broker', () => broker.stop());
   const prefix = `bench-${randomBytes(3).toString('hex')}-`;
   const topics = topicNames(prefix);
-  const baselineTopic = (n: number) => `${prefix}baseline-${n}`;
-  const baselineBatches = [o.batch, ...(o.largeBatch ? [o.largeBatch] : [])];
+  const baselineTopic = (client: BaselineClient, n: number) => `${prefix}baseline-${client}-${n}`;
+  const javaTopic = `${prefix}baseline-java`;
+  const baselineTopics = [baselineTopic('kafkajs', o.batch), baselineTopic('platformatic', o.batch), ...(o.largeBatch ? [baselineTopic('kafkajs', o.largeBatch)] : []), javaTopic];
   await ensureTopics(broker.brokers, [
     { topic: topics.events, numPartitions: o.partitions },
     { topic: topics.dlq, numPartitions: 1 },
     { topic: topics.attributions, numPartitions: o.partitions },
-    ...baselineBatches.map((n) => ({ topic: baselineTopic(n), numPartitions: o.partitions })),
+    ...baselineTopics.map((topic) => ({ topic, numPartitions: o.partitions })),
   ]);
   say(`broker ready on ${broker.brokers.join(',')} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
@@ -117,7 +125,8 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   const bodiesFile = path.join(tmp, 'bodies.ndjson');
   const segmentBodiesFile = path.join(tmp, 'segment-bodies.ndjson');
   const storedFile = path.join(tmp, 'stored.tsv');
-  const data = writeIngestData({ appId: APP_ID, events: o.events, batchSize: o.batch, seed: o.seed, bodiesFile, segmentBodiesFile, storedFile });
+  const payloadFile = path.join(tmp, 'payloads.ndjson');
+  const data = writeIngestData({ appId: APP_ID, events: o.events, batchSize: o.batch, seed: o.seed, bodiesFile, segmentBodiesFile, storedFile, payloadFile });
   say(
     `input: ${fmt(data.events)} events, ${fmt(data.bodies)} bodies, ${(data.bodyBytes / data.events).toFixed(0)} B/event on the wire ` +
       `(${(data.segmentBodyBytes / data.events).toFixed(0)} as Segment messages), ` +
@@ -159,10 +168,20 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   say(`collector(s) at ${collectors.map((c) => c.url).join(', ')}`);
 
   // --- baseline
-  const runBaseline = async (batchSize: number): Promise<{ eventsPerS: number; cpuPct: number; cpuUsPerEvent: number }> => {
-    const child = forkChild(`baseline ${batchSize}`, path.join(__dirname, 'support', 'baseline-producer.ts'));
+  const runBaseline = async (client: BaselineClient, batchSize: number): Promise<{ eventsPerS: number; cpuPct: number; cpuUsPerEvent: number }> => {
+    const child = forkChild(`baseline ${client} ${batchSize}`, path.join(__dirname, 'support', 'baseline-producer.ts'));
     try {
-      child.send({ type: 'init', brokers: broker.brokers, topic: baselineTopic(batchSize), storedFile, batchSize, warmupMessages: o.warmupEvents, idempotent: o.baselineIdempotent });
+      const init: BaselineInit = {
+        type: 'init',
+        brokers: broker.brokers,
+        topic: baselineTopic(client, batchSize),
+        storedFile,
+        batchSize,
+        warmupMessages: o.warmupEvents,
+        client,
+        idempotent: o.baselineIdempotent,
+      };
+      child.send({ ...init });
       await child.next('ready');
       child.send({ type: 'warmup' });
       await child.next('warmed');
@@ -174,7 +193,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
       const cpuUsPerEvent = (cpu / done.messages) * 1e6;
       const eventsPerS = done.messages / (done.ms / 1000);
       say(
-        `baseline, sends of ${batchSize}: ${fmt(eventsPerS)} events/s (${(done.ms / 1000).toFixed(2)} s; producer at ${cpuPct.toFixed(0)} % of a core, ` +
+        `baseline ${client}, sends of ${batchSize}: ${fmt(eventsPerS)} events/s (${(done.ms / 1000).toFixed(2)} s; producer at ${cpuPct.toFixed(0)} % of a core, ` +
           `${cpuUsPerEvent.toFixed(1)} CPU-µs/event)`,
       );
       child.send({ type: 'stop' });
@@ -262,11 +281,17 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     }
   };
 
-  const before = await runBaseline(o.batch);
+  const before = await runBaseline('kafkajs', o.batch);
+  const platformaticBefore = await runBaseline('platformatic', o.batch);
   const collector = await runCollector('events');
   const segment = await runCollector('segment');
-  const after = await runBaseline(o.batch);
-  const large = o.largeBatch ? await runBaseline(o.largeBatch) : undefined;
+  const platformaticAfter = await runBaseline('platformatic', o.batch);
+  const after = await runBaseline('kafkajs', o.batch);
+  const large = o.largeBatch ? await runBaseline('kafkajs', o.largeBatch) : undefined;
+  const java = o.java
+    ? await runJavaProducer({ cacheDir: CACHE_DIR, brokers: broker.brokers, topic: javaTopic, payloadFile, records: data.events - data.invalid, warmupRecords: o.warmupEvents, keyRange: data.events })
+    : undefined;
+  if (java) say(`baseline Java (ProducerPerformance, acks=all, idempotent, keyed): ${fmt(java.eventsPerS)} events/s (avg latency ${java.avgLatencyMs.toFixed(0)} ms)`);
 
   // Everything the collector acknowledged is in Kafka.
   const inTopic = await topicSize(broker.brokers, topics.events);
@@ -280,11 +305,14 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   const baseline = (before.eventsPerS + after.eventsPerS) / 2;
   const ratio = collector.eventsPerS / baseline;
   const baselineCpu = (before.cpuUsPerEvent + after.cpuUsPerEvent) / 2;
+  const platformatic = (platformaticBefore.eventsPerS + platformaticAfter.eventsPerS) / 2;
+  const platformaticCpu = (platformaticBefore.cpuUsPerEvent + platformaticAfter.cpuUsPerEvent) / 2;
   // What the throughput ratio would be if each side had one whole core: on a machine busy with
   // other work the scheduler, not the code, decides how much CPU each side gets.
   const cpuRatio = baselineCpu / collector.cpuUsPerEvent;
   const segmentRatio = segment.eventsPerS / collector.eventsPerS;
   say(`ratio collector / baseline (sends of ${o.batch}): ${ratio.toFixed(2)}${large ? `; / baseline (sends of ${o.largeBatch}): ${(collector.eventsPerS / large.eventsPerS).toFixed(2)}` : ''}`);
+  say(`ratio collector / platformatic bare producer (sends of ${o.batch}): ${(collector.eventsPerS / platformatic).toFixed(2)}${java ? `; / Java producer: ${(collector.eventsPerS / java.eventsPerS).toFixed(2)}` : ''}`);
   say(`CPU per event, baseline / collector(s): ${cpuRatio.toFixed(2)} (the ratio at one core each)`);
   say(
     `ratio /v1/batch (Segment) / /v1/events, same events: ${segmentRatio.toFixed(2)} ` +
@@ -298,6 +326,10 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     baseline_runs_events_per_s: [round(before.eventsPerS), round(after.eventsPerS)],
     ...(large ? { [`baseline_${o.largeBatch}_events_per_s`]: round(large.eventsPerS), [`ratio_vs_${o.largeBatch}`]: round(collector.eventsPerS / large.eventsPerS, 3) } : {}),
     baseline_idempotent: o.baselineIdempotent,
+    platformatic_events_per_s: round(platformatic),
+    platformatic_runs_events_per_s: [round(platformaticBefore.eventsPerS), round(platformaticAfter.eventsPerS)],
+    ratio_vs_platformatic: round(collector.eventsPerS / platformatic, 3),
+    ...(java ? { java_producer_events_per_s: round(java.eventsPerS), java_ratio: round(collector.eventsPerS / java.eventsPerS, 3) } : {}),
     events: o.events,
     batch: o.batch,
     collectors: o.collectors,
@@ -312,6 +344,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     // CPU time per event does not depend on how busy the machine is, unlike events/s.
     collector_cpu_us_per_event: round(collector.cpuUsPerEvent, 1),
     baseline_cpu_us_per_event: round(baselineCpu, 1),
+    platformatic_cpu_us_per_event: round(platformaticCpu, 1),
     cpu_ratio: round(cpuRatio, 3),
     ...(large ? { [`baseline_${o.largeBatch}_cpu_us_per_event`]: round(large.cpuUsPerEvent, 1) } : {}),
     segment_events_per_s: round(segment.eventsPerS),

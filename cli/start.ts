@@ -86,7 +86,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
 
   try {
     fs.mkdirSync(cfg.dataDir, { recursive: true });
-    const kafka = await connectKafka(cfg, opts, log, onStop);
+    const { kafka, brokers } = await connectKafka(cfg, opts, log, onStop);
     checks.kafka = () => probeKafka(kafka, cfg.kafka.topics.events);
 
     let ch: ClickHouseHandle | undefined;
@@ -121,7 +121,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
 
     for (const role of roles) {
       if (role === 'ingest') {
-        const collector = await startCollector(cfg, { kafka, apps: apps as AppRegistry, registry, log });
+        const collector = await startCollector(cfg, { brokers, apps: apps as AppRegistry, registry, log });
         onStop('collector', collector.stop);
         routers.push(collector.router, adminAppsRouter({ apps: apps as AppRegistry, adminToken }));
       }
@@ -175,7 +175,12 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
   }
 }
 
-async function connectKafka(cfg: Config, opts: StartOptions, log: Logger, onStop: (n: string, s: () => Promise<void>) => void): Promise<Kafka> {
+async function connectKafka(
+  cfg: Config,
+  opts: StartOptions,
+  log: Logger,
+  onStop: (n: string, s: () => Promise<void>) => void,
+): Promise<{ kafka: Kafka; brokers: string[] }> {
   let brokers = cfg.kafka.brokers;
   if (!brokers) {
     if (opts.role) throw new StartupError('KAFKA_BROKERS is required with --role (one role per process shares a cluster)');
@@ -188,14 +193,18 @@ async function connectKafka(cfg: Config, opts: StartOptions, log: Logger, onStop
   }
   const b = brokers;
   await component('Kafka', b.join(','), async () => {
-    await waitForKafka(b, { timeoutMs: 30_000 });
-    await ensureTopics(b, [
-      { topic: cfg.kafka.topics.events, numPartitions: cfg.kafka.eventsPartitions },
-      { topic: cfg.kafka.topics.dlq, numPartitions: 1 },
-      { topic: cfg.kafka.topics.attributions, numPartitions: cfg.kafka.eventsPartitions },
-    ]);
+    await waitForKafka(b, { timeoutMs: 30_000, security: cfg.kafka.security });
+    await ensureTopics(
+      b,
+      [
+        { topic: cfg.kafka.topics.events, numPartitions: cfg.kafka.eventsPartitions },
+        { topic: cfg.kafka.topics.dlq, numPartitions: 1 },
+        { topic: cfg.kafka.topics.attributions, numPartitions: cfg.kafka.eventsPartitions },
+      ],
+      cfg.kafka.security,
+    );
   });
-  return createKafka(b, 'weir', { logger: log });
+  return { kafka: createKafka(b, 'weir', { logger: log, security: cfg.kafka.security }), brokers: b };
 }
 
 async function probeKafka(kafka: Kafka, topic: string): Promise<void> {

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { topicNames, type Topics } from '../schemas/topics';
+import { SASL_MECHANISMS, type KafkaSecurity } from './kafka/security';
 
 /** REPORT_CACHE_MB when unset: rows of a few 30-day reports of 10^5 rows. */
 export const DEFAULT_REPORT_CACHE_MB = 64;
@@ -51,12 +52,17 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_EVENTS_PARTITIONS: int(6),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+  KAFKA_SSL: z.enum(['true', 'false', '1', '0', '']).optional(),
+  KAFKA_SSL_CA_FILE: z.string().optional(),
+  KAFKA_SASL_MECHANISM: z.enum(SASL_MECHANISMS).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
 });
 
 export interface Config {
   http: { port: number; host: string };
   dataDir: string;
-  kafka: { brokers: string[] | undefined; eventsPartitions: number; topics: Topics };
+  kafka: { brokers: string[] | undefined; eventsPartitions: number; topics: Topics; security: KafkaSecurity };
   clickhouse: { url: string | undefined; user?: string; password?: string; database: string };
   objectStore: {
     url: string;
@@ -88,6 +94,21 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+function kafkaSecurity(e: z.infer<typeof Env>): KafkaSecurity {
+  const ssl = e.KAFKA_SSL === 'true' || e.KAFKA_SSL === '1';
+  if (e.KAFKA_SSL_CA_FILE && !ssl) throw new ConfigError('KAFKA_SSL_CA_FILE is set but KAFKA_SSL is not true');
+  const credentials = e.KAFKA_SASL_USERNAME !== undefined || e.KAFKA_SASL_PASSWORD !== undefined;
+  if (!e.KAFKA_SASL_MECHANISM) {
+    if (credentials) throw new ConfigError(`KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD need KAFKA_SASL_MECHANISM (${SASL_MECHANISMS.join(', ')})`);
+    return ssl ? { ssl: { caFile: e.KAFKA_SSL_CA_FILE } } : {};
+  }
+  if (!e.KAFKA_SASL_USERNAME || e.KAFKA_SASL_PASSWORD === undefined) {
+    throw new ConfigError('KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD');
+  }
+  const sasl = { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME, password: e.KAFKA_SASL_PASSWORD };
+  return ssl ? { ssl: { caFile: e.KAFKA_SSL_CA_FILE }, sasl } : { sasl };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const r = Env.safeParse(env);
   if (!r.success) {
@@ -105,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       brokers: e.KAFKA_BROKERS.length ? e.KAFKA_BROKERS : undefined,
       eventsPartitions: e.KAFKA_EVENTS_PARTITIONS,
       topics: topicNames(e.KAFKA_TOPIC_PREFIX),
+      security: kafkaSecurity(e),
     },
     clickhouse: { url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE },
     objectStore: {

@@ -4,8 +4,8 @@
  * - `validateWireEvent`'s fast path (schemas/event.ts) accepts only events that the zod schema
  *   accepts, with the same value and the same stored event after enrichment. (Where it
  *   declines, the zod path runs as before, so reasons cannot differ.)
- * - `KeyHashPartitioner` (ingest/collector/key-partitioner.ts) picks the partition that
- *   kafkajs's DefaultPartitioner picks, and its murmur2 equals kafkajs's bit for bit.
+ * - `keyPartition` (infra/kafka/key-partitioner.ts) picks the partition that kafkajs's
+ *   DefaultPartitioner picks, and its murmur2 equals kafkajs's bit for bit.
  *
  *   node --import tsx bench/support/check-fast-paths.ts [cases=200000]
  *
@@ -15,7 +15,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import { enrichEvent } from '../../ingest/collector/enrich-event';
-import { KeyHashPartitioner, murmur2 } from '../../ingest/collector/key-partitioner';
+import { keyPartition, murmur2 } from '../../infra/kafka/key-partitioner';
 import { generateEventArray } from '../../ingest/load-generator/generate-events';
 import { MAX_PROPERTIES_BYTES, WireEventSchema, validateWireEvent, type WireEvent } from '../../schemas/event';
 
@@ -116,7 +116,6 @@ function checkValidator(texts: Iterable<string>): { cases: number; fast: number;
 function checkPartitioner(n: number): void {
   const partitionMetadata: PartitionMetadata[] = Array.from({ length: 6 }, (_, i) => ({ partitionErrorCode: 0, partitionId: i, leader: 1, replicas: [1], isr: [1] }));
   const stock = Partitioners.DefaultPartitioner();
-  const ours = KeyHashPartitioner();
   for (let i = 0; i < n; i++) {
     const len = i < 600 ? i : int(700);
     const key: string | Buffer = int(10) === 0 ? Buffer.from(randomString(len)) : randomString(len);
@@ -125,11 +124,9 @@ function checkPartitioner(n: number): void {
     if (h1 !== h2) throw new Error(`murmur2 differs for ${JSON.stringify(String(key))}: kafkajs ${h1}, ours ${h2}`);
     const args = { topic: 't', partitionMetadata, message: { key, value: 'v' } };
     const p1 = stock(args);
-    const p2 = ours(args);
+    const p2 = keyPartition(key, partitionMetadata.length);
     if (p1 !== p2) throw new Error(`partition differs for ${JSON.stringify(String(key))}: kafkajs ${p1}, ours ${p2}`);
   }
-  // Explicit partitions and keyless messages take kafkajs's own path.
-  if (ours({ topic: 't', partitionMetadata, message: { key: 'k', value: 'v', partition: 4 } }) !== 4) throw new Error('explicit partition not kept');
 }
 
 function main(): void {

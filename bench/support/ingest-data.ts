@@ -1,8 +1,9 @@
 /**
  * The bench's input, written to files before anything is timed: the generated wire events
  * as request bodies of `batchSize` events (one JSON body per line), the same events as
- * Segment batches of as many messages for `/v1/batch` (segment-message-of.ts), and as the
- * collector would store them (`key<TAB>stored-event JSON` per line) for the baseline.
+ * Segment batches of as many messages for `/v1/batch` (segment-message-of.ts), as the
+ * collector would store them (`key<TAB>stored-event JSON` per line) for the baselines, and the
+ * stored-event JSON alone (one per line) as the Java producer's payload file.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { enrichEvent } from '../../ingest/collector/enrich-event';
@@ -34,15 +35,18 @@ export function writeIngestData(o: {
   bodiesFile: string;
   segmentBodiesFile: string;
   storedFile: string;
+  payloadFile: string;
 }): IngestData {
   const now = Date.now();
   const bodiesFd = openSync(o.bodiesFile, 'w');
   const segmentFd = openSync(o.segmentBodiesFile, 'w');
   const storedFd = openSync(o.storedFile, 'w');
+  const payloadFd = openSync(o.payloadFile, 'w');
   const out: IngestData = { events: 0, bodies: 0, bodyBytes: 0, storedBytes: 0, invalid: 0, segmentBodyBytes: 0, segmentStoredBytes: 0, segmentInvalid: 0 };
   const segment = segmentCodec(o.appId);
   let batch: WireEvent[] = [];
   let stored: string[] = [];
+  let payloads: string[] = [];
   const flush = () => {
     if (batch.length === 0) return;
     const body = `${JSON.stringify({ events: batch })}\n`;
@@ -56,9 +60,11 @@ export function writeIngestData(o: {
     }
     out.segmentBodyBytes += writeSync(segmentFd, `${JSON.stringify({ batch: messages })}\n`);
     out.storedBytes += writeSync(storedFd, stored.join(''));
+    writeSync(payloadFd, payloads.join(''));
     out.bodies++;
     batch = [];
     stored = [];
+    payloads = [];
   };
   try {
     for (const g of generateEvents({ seed: o.seed, startMs: now - 86_400_000, endMs: now, apps: [o.appId], events: o.events })) {
@@ -76,7 +82,9 @@ export function writeIngestData(o: {
       if (enriched?.ok) {
         const key = eventKey(enriched.event.app_id, enriched.event.device_id);
         if (/[\t\n]/.test(key)) throw new Error(`event key ${JSON.stringify(key)} has a tab or newline`);
-        stored.push(`${key}\t${JSON.stringify(enriched.event)}\n`);
+        const value = JSON.stringify(enriched.event);
+        stored.push(`${key}\t${value}\n`);
+        payloads.push(`${value}\n`);
       } else {
         out.invalid++;
       }
@@ -87,6 +95,7 @@ export function writeIngestData(o: {
     closeSync(bodiesFd);
     closeSync(segmentFd);
     closeSync(storedFd);
+    closeSync(payloadFd);
   }
   return out;
 }

@@ -107,7 +107,7 @@ serveCommands(async (m) => {
   } else if (m.type === 'go') {
     const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
     const cfg = {
-      kafka: { brokers: init.brokers, eventsPartitions: init.partitions, topics: topicNames(init.prefix) },
+      kafka: { brokers: init.brokers, eventsPartitions: init.partitions, topics: topicNames(init.prefix), security: {} },
       ipBlocklist: [],
       lookbackDays: 7,
       groupId: init.groupId,

@@ -15,6 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { pinoLogCreator } from './kafkajs-log';
+import { kafkajsSecurity, type KafkaSecurity } from './security';
 import type { Logger } from 'pino';
 
 /** Must match `kafka.version` in pom.xml: it names the jar cache directory. */
@@ -122,6 +123,35 @@ export async function ensureKafkaJars(opts: { cacheDir: string; log?: Log }): Pr
   }
   log(`resolved the Kafka jars in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return libsDir;
+}
+
+/** Pinned, so that the resolved jar does not change under a cache hit. */
+const MAVEN_DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
+
+/**
+ * Resolves `kafka-tools` (Kafka's own `ProducerPerformance`, which `npm run bench -- ingest`
+ * runs as the Java reference) into `<cacheDir>/kafka-<version>/tools`, once. Its other
+ * dependencies (argparse4j, jackson, kafka-clients) are among the broker's jars already.
+ */
+export async function ensureKafkaToolsJar(opts: { cacheDir: string; log?: Log }): Promise<string> {
+  const toolsDir = path.join(path.resolve(opts.cacheDir), `kafka-${KAFKA_VERSION}`, 'tools');
+  const jar = path.join(toolsDir, `kafka-tools-${KAFKA_VERSION}.jar`);
+  if (await access(jar).then(() => true, () => false)) return jar;
+  (opts.log ?? silent)(`resolving kafka-tools ${KAFKA_VERSION} with Maven into ${toolsDir}`);
+  // Into a private directory first, as ensureKafkaJars does: a half-written jar never has the final name.
+  const staging = `${toolsDir}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await runToCompletion(
+      'mvn',
+      ['-q', '-B', `${MAVEN_DEPENDENCY_PLUGIN}:copy`, `-Dartifact=org.apache.kafka:kafka-tools:${KAFKA_VERSION}`, `-DoutputDirectory=${staging}`],
+      'Maven (mvn) is needed to fetch kafka-tools from Maven Central',
+    );
+    await mkdir(toolsDir, { recursive: true });
+    await rename(path.join(staging, path.basename(jar)), jar);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return jar;
 }
 
 /**
@@ -272,11 +302,11 @@ async function startUnlocked(opts: StartLocalBrokerOptions, dataDir: string): Pr
 }
 
 /** Waits until the brokers answer admin requests (the port opens before the broker serves). */
-export async function waitForKafka(brokers: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
+export async function waitForKafka(brokers: string[], opts: { timeoutMs?: number; security?: KafkaSecurity } = {}): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   for (;;) {
     try {
-      return await probeKafka(brokers);
+      return await probeKafka(brokers, opts.security);
     } catch (err) {
       if (Date.now() > deadline) throw new Error(`Kafka at ${brokers.join(',')} is not ready: ${errorText(err)}`, { cause: err });
       await delay(250);
@@ -330,8 +360,8 @@ export async function stopBrokerByPidFile(
  */
 export const TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-export async function ensureTopics(brokers: string[], topics: { topic: string; numPartitions: number }[]): Promise<void> {
-  const admin = createKafka(brokers, 'weir-ensure-topics').admin();
+export async function ensureTopics(brokers: string[], topics: { topic: string; numPartitions: number }[], security?: KafkaSecurity): Promise<void> {
+  const admin = createKafka(brokers, 'weir-ensure-topics', { security }).admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
@@ -363,6 +393,8 @@ export interface CreateKafkaOptions {
   logger?: Logger;
   /** Default ERROR: kafkajs is chatty at INFO (every join, every reconnect). */
   logLevel?: logLevel;
+  /** TLS/SASL to a managed cluster; none for the local broker. */
+  security?: KafkaSecurity;
 }
 
 /**
@@ -380,6 +412,7 @@ export function createKafka(brokers: string[], clientId: string, opts: CreateKaf
     retry: { retries: opts.retries ?? 2 },
     logLevel: opts.logLevel ?? logLevel.ERROR,
     ...(opts.logger ? { logCreator: pinoLogCreator(opts.logger) } : {}),
+    ...kafkajsSecurity(opts.security),
   });
 }
 
@@ -494,7 +527,7 @@ async function freePorts(count: number, exclude: number[]): Promise<number[]> {
 // --- readiness and failures --------------------------------------------------------------
 
 /** One admin round trip, no retries: the caller decides how long to keep trying. */
-async function probeKafka(brokers: string[]): Promise<void> {
+async function probeKafka(brokers: string[], security?: KafkaSecurity): Promise<void> {
   const kafka = new Kafka({
     clientId: 'weir-local-broker-probe',
     brokers,
@@ -502,6 +535,7 @@ async function probeKafka(brokers: string[]): Promise<void> {
     requestTimeout: 2000,
     retry: { retries: 0 },
     logLevel: logLevel.NOTHING, // failures are expected while starting
+    ...kafkajsSecurity(security),
   });
   const admin = kafka.admin();
   try {

@@ -6,13 +6,13 @@
  * Segment routes differ only in how a body item becomes a wire event (`decode`).
  */
 import type { Request } from 'express';
-import type { Message } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import type { App, AppRegistry } from '../../infra/apps/app-registry';
 import { AppError } from '../../infra/errors';
 import { RateLimiter } from '../../infra/http/rate-limiter';
 import type { UncountedType, Validation, WireEvent } from '../../schemas/event';
 import { eventKey } from '../../schemas/topics';
+import type { LogRecord } from '../../infra/kafka/log-producer';
 import { enrichEvent } from './enrich-event';
 import type { KafkaSender } from './kafka-sender';
 
@@ -104,9 +104,8 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
       const receivedAt = now();
       // Shared by every item of the request: one allocation per request, not per event.
       const enrichContext = { receivedAt, requestIp: clientIp(req), batchSentAt };
-      const timestamp = String(receivedAt);
-      const messages: Message[] = [];
-      const dlq: Message[] = [];
+      const messages: LogRecord[] = [];
+      const dlq: LogRecord[] = [];
       const rejections: Rejection[] = [];
       items.forEach((raw, index) => {
         const reason = (() => {
@@ -119,7 +118,7 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
             e.event.type = v.storeAs;
             e.event.name = '';
           }
-          messages.push({ key: eventKey(e.event.app_id, e.event.device_id), value: JSON.stringify(e.event), timestamp });
+          messages.push({ key: eventKey(e.event.app_id, e.event.device_id), value: JSON.stringify(e.event), timestamp: receivedAt });
           return undefined;
         })();
         if (reason === undefined) return;
@@ -128,7 +127,7 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
         dlq.push({
           key: app.app_id,
           value: JSON.stringify({ app_id: app.app_id, index, event_id: eventId, reason, received_at: receivedAt, raw: truncate(rawJson(raw)) }),
-          timestamp,
+          timestamp: receivedAt,
         });
       });
 

@@ -1,10 +1,10 @@
 /** The collector: `POST /v1/events` and Segment's tracking API into Kafka (DESIGN.md sections 2, 3, 3a, 7). */
 import { Router } from 'express';
-import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { AppRegistry } from '../../infra/apps/app-registry';
 import type { Config } from '../../infra/config';
 import { corsMiddleware } from '../../infra/http/cors';
+import { createPlatformaticProducer } from '../../infra/kafka/platformatic-producer';
 import type { Logger } from '../../infra/logger';
 import { createEventIntake } from './event-intake';
 import { startKafkaSender } from './kafka-sender';
@@ -18,9 +18,10 @@ export interface CollectorHandle {
 
 export async function startCollector(
   cfg: Pick<Config, 'limits' | 'kafka' | 'corsOrigins'>,
-  deps: { kafka: Kafka; apps: AppRegistry; registry: Registry; log: Logger },
+  deps: { brokers: string[]; apps: AppRegistry; registry: Registry; log: Logger },
 ): Promise<CollectorHandle> {
-  const sender = await startKafkaSender(deps.kafka, { topics: cfg.kafka.topics, registry: deps.registry });
+  const createProducer = () => createPlatformaticProducer({ brokers: deps.brokers, clientId: 'weir-collector', security: cfg.kafka.security });
+  const sender = startKafkaSender(createProducer, { topics: cfg.kafka.topics, registry: deps.registry });
   const intake = createEventIntake({ apps: deps.apps, sender, registry: deps.registry, limits: cfg.limits });
   const router = Router();
   // Browsers on CORS_ORIGINS may write (Segment's browser library posts from the site's origin).

@@ -8,7 +8,7 @@
  *   lay in another Kafka partition (probabilistic match across devices), or an earlier
  *   install of the device arrived after a later one.
  */
-import { keyHash } from '../../ingest/collector/key-partitioner';
+import { keyPartition } from '../../infra/kafka/key-partitioner';
 import { eventKey } from '../../schemas/topics';
 import { generateEventArray } from '../../ingest/load-generator/generate-events';
 import { sendEvents } from '../../ingest/load-generator/send-events';
@@ -97,7 +97,7 @@ describe('speed views against the reference model', () => {
     const app = 'prob';
     const key = (await createTestApp(stack, { app_id: app })).write_key;
     const partitions = stack.cfg.kafka.eventsPartitions;
-    const partitionOf = (device: string) => (keyHash(eventKey(app, device)) & 0x7fffffff) % partitions;
+    const partitionOf = (device: string) => keyPartition(eventKey(app, device), partitions);
     const clicker = 'web-clicker';
     // An installing device whose events live in another partition than the click's.
     const installer = Array.from({ length: 50 }, (_, i) => `phone-${i}`).find((d) => partitionOf(d) !== partitionOf(clicker)) as string;

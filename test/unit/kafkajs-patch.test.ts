@@ -3,6 +3,7 @@
  * its producer grouped a send's messages per partition in quadratic time, which the speed
  * layer's sends of a flush group's decisions (tens of thousands at catch-up) paid for. The
  * patched grouping must give what the original gave: every message, in order, per partition.
+ * Its request queue also set negative timeouts, which Node 24 warns about on every connection.
  */
 import { readFileSync } from 'node:fs';
 import { Partitioners } from 'kafkajs';
@@ -22,6 +23,7 @@ const partitioner = (Partitioners.DefaultPartitioner as () => (o: unknown) => nu
 
 it('is installed patched', () => {
   expect(readFileSync(require.resolve('kafkajs/src/producer/groupMessagesPerPartition'), 'utf8')).toContain('Patched by weir');
+  expect(readFileSync(require.resolve('kafkajs/src/network/requestQueue'), 'utf8')).toContain('Math.max(scheduleAt, 0)');
 });
 
 it('groups every message by partition in send order', () => {
