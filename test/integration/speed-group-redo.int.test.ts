@@ -23,12 +23,15 @@ let dir: string;
 let handle: ClickHouseHandle;
 /** realtime_rt is summed from one fixed instant, so a second passing between two readings moves nothing. */
 let realtimeSince: number;
+/** The events are generated up to one fixed instant per test, so that a group written twice holds the same events. */
+let generatedUntil: number;
 
 beforeEach(async () => {
   dir = makeScratchDir('weir-speed-group-redo');
   handle = createClickHouse({ dataDir: dir, clickhouse: { url: undefined, database: 'weir' } });
   await migrate(handle.client);
-  realtimeSince = Math.floor(Date.now() / 1000) - 2 * 3600;
+  generatedUntil = Date.now();
+  realtimeSince = Math.floor(generatedUntil / 1000) - 2 * 3600;
 });
 
 afterEach(async () => {
@@ -41,7 +44,7 @@ afterEach(async () => {
  * the clients of its view inserts.
  */
 async function writeOneGroup(pool: readonly ClickHouseClient[] = handle.concurrent(3)): Promise<number> {
-  const events = storedEvents(11, 2000);
+  const events = storedEvents(11, 2000, undefined, generatedUntil);
   const half = Math.floor(events.length / 2);
   const messages = (list: typeof events): KafkaMessage[] => list.map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as KafkaMessage);
   // The view inserts side by side, as `weir start` writes them; the redo writes them one by one.

@@ -22,8 +22,7 @@ import { readTopic } from './test-stack';
  * match looks up clicks other partitions have written by then, which depends on timing, so
  * a run could not be compared with a replay; the e2e test covers that rule.
  */
-export function storedEvents(seed: number, n: number, apps = ['crash']): StoredEvent[] {
-  const now = Date.now();
+export function storedEvents(seed: number, n: number, apps = ['crash'], now = Date.now()): StoredEvent[] {
   const out: StoredEvent[] = [];
   for (const g of generateEventArray({ seed, apps, startMs: now - 2 * DAY_MS, endMs: now, events: n })) {
     const v = validateWireEvent(g.event);
