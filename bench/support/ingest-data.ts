@@ -35,12 +35,15 @@ export function writeIngestData(o: {
   bodiesFile: string;
   segmentBodiesFile: string;
   storedFile: string;
+  /** The records the Segment messages become, as `storedFile` has them for the wire events. */
+  segmentStoredFile: string;
   payloadFile: string;
 }): IngestData {
   const now = Date.now();
   const bodiesFd = openSync(o.bodiesFile, 'w');
   const segmentFd = openSync(o.segmentBodiesFile, 'w');
   const storedFd = openSync(o.storedFile, 'w');
+  const segmentStoredFd = openSync(o.segmentStoredFile, 'w');
   const payloadFd = openSync(o.payloadFile, 'w');
   const out: IngestData = { events: 0, bodies: 0, bodyBytes: 0, storedBytes: 0, invalid: 0, segmentBodyBytes: 0, segmentStoredBytes: 0, segmentInvalid: 0 };
   const segment = segmentCodec(o.appId);
@@ -55,8 +58,12 @@ export function writeIngestData(o: {
     for (const m of messages) {
       const d = segment.decode(m, now);
       const enriched = d.ok ? enrichEvent(d.value, { receivedAt: now, requestIp: '127.0.0.1' }) : undefined;
-      if (enriched?.ok) out.segmentStoredBytes += Buffer.byteLength(JSON.stringify(enriched.event));
-      else out.segmentInvalid++;
+      if (enriched?.ok) {
+        const value = JSON.stringify(enriched.event);
+        out.segmentStoredBytes += writeSync(segmentStoredFd, `${eventKey(enriched.event.app_id, enriched.event.device_id)}\t${value}\n`);
+      } else {
+        out.segmentInvalid++;
+      }
     }
     out.segmentBodyBytes += writeSync(segmentFd, `${JSON.stringify({ batch: messages })}\n`);
     out.storedBytes += writeSync(storedFd, stored.join(''));
@@ -95,6 +102,7 @@ export function writeIngestData(o: {
     closeSync(bodiesFd);
     closeSync(segmentFd);
     closeSync(storedFd);
+    closeSync(segmentStoredFd);
     closeSync(payloadFd);
   }
   return out;
