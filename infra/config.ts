@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { invalidCidrs } from '../schemas/cidr';
 import { topicNames, type Topics } from '../schemas/topics';
 import { SASL_MECHANISMS, type KafkaSecurity } from './kafka/security';
 
@@ -32,6 +33,7 @@ const Env = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must have at least 16 characters').optional(),
   IP_BLOCKLIST: list,
+  TRUSTED_PROXIES: list, // empty: the client ip is the socket's peer address
   // Rule 2 allows 1–30 days (DESIGN.md section 4): a batch run reads clicks that far back.
   LOOKBACK_DAYS: z.coerce.number().int().min(1).max(30).default(7),
   DEDUP_HORIZON_DAYS: z.coerce.number().int().min(1).max(30).default(7),
@@ -70,6 +72,8 @@ export interface Config {
   };
   adminToken: string | undefined;
   ipBlocklist: string[];
+  /** TRUSTED_PROXIES: CIDRs whose X-Forwarded-For (rightmost untrusted hop) gives the client ip; empty: the socket address. */
+  trustedProxies: string[];
   lookbackDays: number;
   /** DEDUP_HORIZON_DAYS: copies of an event received further apart are two events. */
   dedupHorizonDays: number;
@@ -118,6 +122,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = r.data;
   const dataDir = path.resolve(e.DATA_DIR);
   const objectUrl = e.OBJECT_STORE_URL ?? `file://${path.join(dataDir, 'archive')}`;
+  const badProxies = invalidCidrs(e.TRUSTED_PROXIES);
+  if (badProxies.length) throw new ConfigError(`TRUSTED_PROXIES has invalid CIDR(s): ${badProxies.join(', ')}`);
   if (!/^(file|s3):\/\//.test(objectUrl)) throw new ConfigError(`OBJECT_STORE_URL must start with file:// or s3://, got ${objectUrl}`);
   return {
     http: { port: e.PORT, host: e.HOST },
@@ -135,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     adminToken: e.ADMIN_TOKEN,
     ipBlocklist: e.IP_BLOCKLIST,
+    trustedProxies: e.TRUSTED_PROXIES,
     lookbackDays: e.LOOKBACK_DAYS,
     dedupHorizonDays: e.DEDUP_HORIZON_DAYS,
     retention: { speedDays: e.SPEED_RETENTION_DAYS, archiveDays: e.ARCHIVE_RETENTION_DAYS },
