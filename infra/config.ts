@@ -20,6 +20,9 @@ const list = z
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
+  // unset (or empty): admin and /metrics on PORT; 0: any free port (tests)
+  INTERNAL_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
+  INTERNAL_HOST: z.string().optional(), // unset: HOST
   DATA_DIR: z.string().default('./.weir'),
   KAFKA_BROKERS: list, // empty: start the local broker
   CLICKHOUSE_URL: z.url().optional(), // unset: embedded chDB in DATA_DIR
@@ -62,7 +65,8 @@ const Env = z.object({
 });
 
 export interface Config {
-  http: { port: number; host: string };
+  /** `internal` (INTERNAL_PORT, INTERNAL_HOST): where `/metrics` and `/v1/admin/*` are served instead of `port`. */
+  http: { port: number; host: string; internal?: { port: number; host: string } };
   dataDir: string;
   kafka: { brokers: string[] | undefined; eventsPartitions: number; topics: Topics; security: KafkaSecurity };
   clickhouse: { url: string | undefined; user?: string; password?: string; database: string };
@@ -122,11 +126,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = r.data;
   const dataDir = path.resolve(e.DATA_DIR);
   const objectUrl = e.OBJECT_STORE_URL ?? `file://${path.join(dataDir, 'archive')}`;
+  if (e.INTERNAL_PORT !== undefined && e.INTERNAL_PORT !== 0 && e.INTERNAL_PORT === e.PORT) {
+    throw new ConfigError(`INTERNAL_PORT must differ from PORT (${e.PORT}): admin routes and /metrics are never served on PORT`);
+  }
+  if (e.INTERNAL_HOST !== undefined && e.INTERNAL_PORT === undefined) throw new ConfigError('INTERNAL_HOST is set but INTERNAL_PORT is not');
   const badProxies = invalidCidrs(e.TRUSTED_PROXIES);
   if (badProxies.length) throw new ConfigError(`TRUSTED_PROXIES has invalid CIDR(s): ${badProxies.join(', ')}`);
   if (!/^(file|s3):\/\//.test(objectUrl)) throw new ConfigError(`OBJECT_STORE_URL must start with file:// or s3://, got ${objectUrl}`);
   return {
-    http: { port: e.PORT, host: e.HOST },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      internal: e.INTERNAL_PORT === undefined ? undefined : { port: e.INTERNAL_PORT, host: e.INTERNAL_HOST ?? e.HOST },
+    },
     dataDir,
     kafka: {
       brokers: e.KAFKA_BROKERS.length ? e.KAFKA_BROKERS : undefined,
