@@ -32,13 +32,19 @@ import { startDemoTraffic } from './demo-traffic';
 export const ROLES = ['ingest', 'archiver', 'speed', 'batch', 'serving'] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * What each role uses, and which of those its `/ready` waits for: a process is ready when
+ * what its roles need to do their work is reachable. Serving answers from ClickHouse alone.
+ * Ingest reads ClickHouse only for the app registry, whose keys it holds in memory, so known
+ * keys keep working while ClickHouse is down and ingest is ready on Kafka alone.
+ */
 const NEEDS = {
-  ingest: { clickhouse: true, store: false },
-  archiver: { clickhouse: false, store: true },
-  speed: { clickhouse: true, store: false },
-  batch: { clickhouse: true, store: true },
-  serving: { clickhouse: true, store: false },
-} satisfies Record<Role, { clickhouse: boolean; store: boolean }>;
+  ingest: { kafka: true, clickhouse: true, store: false, readyOnClickhouse: false },
+  archiver: { kafka: true, clickhouse: false, store: true, readyOnClickhouse: false },
+  speed: { kafka: true, clickhouse: true, store: false, readyOnClickhouse: true },
+  batch: { kafka: true, clickhouse: true, store: true, readyOnClickhouse: true },
+  serving: { kafka: false, clickhouse: true, store: false, readyOnClickhouse: true },
+} satisfies Record<Role, { kafka: boolean; clickhouse: boolean; store: boolean; readyOnClickhouse: boolean }>;
 
 export interface StartOptions {
   /** One role, or several (tests); unset: every role. */
@@ -92,7 +98,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
     if (opts.role && !cfg.adminToken) throw new StartupError('ADMIN_TOKEN is required with --role (every process of a deployment must share one token)');
     fs.mkdirSync(cfg.dataDir, { recursive: true });
     const { kafka, brokers } = await connectKafka(cfg, opts, log, onStop);
-    checks.kafka = () => probeKafka(kafka, cfg.kafka.topics.events);
+    if (roles.some((r) => NEEDS[r].kafka)) checks.kafka = () => probeKafka(kafka, cfg.kafka.topics.events);
 
     let ch: ClickHouseHandle | undefined;
     let apps: AppRegistry | undefined;
@@ -105,10 +111,12 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
         if (!ping.success) throw ping.error;
         await migrate(client);
       });
-      checks.clickhouse = async () => {
-        const ping = await client.ping();
-        if (!ping.success) throw ping.error;
-      };
+      if (roles.some((r) => NEEDS[r].readyOnClickhouse)) {
+        checks.clickhouse = async () => {
+          const ping = await client.ping();
+          if (!ping.success) throw ping.error;
+        };
+      }
       apps = createAppRegistry(client, { defaultLookbackDays: cfg.lookbackDays });
       onStop('apps', async () => apps?.close());
       await apps.refresh();

@@ -53,3 +53,8 @@ it('fills the forwarded client ip behind a trusted proxy and the socket address 
   expect(metrics).toContain('weir_ingest_server_filled_ips_total{source="forwarded"} 1');
   expect(metrics).toContain('weir_ingest_server_filled_ips_total{source="socket"} 1');
 });
+
+it('is ready on Kafka alone: the app keys it checks are held in memory', async () => {
+  const res = await fetch(`${stack.url}/ready`);
+  expect(await res.json()).toEqual({ status: 'ready', checks: { kafka: 'ok' } });
+});

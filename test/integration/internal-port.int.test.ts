@@ -1,6 +1,7 @@
 /**
  * INTERNAL_PORT (DESIGN.md section 8): `/metrics` and `/v1/admin/*` are served only on the
- * internal listener, never on PORT, while the public API stays on PORT. And a role process
+ * internal listener, never on PORT, while the public API stays on PORT; serving's /ready
+ * waits only for what it uses. And a role process
  * refuses to start without ADMIN_TOKEN, since it would generate a token no other process shares.
  */
 import { loadConfig } from '../../infra/config';
@@ -11,7 +12,7 @@ import { removeScratchDir } from '../support/scratch-dir';
 
 jest.setTimeout(120_000);
 
-describe('INTERNAL_PORT', () => {
+describe('a serving process with INTERNAL_PORT', () => {
   let stack: TestStack;
   let adminUrl: string;
   beforeAll(async () => {
@@ -36,6 +37,12 @@ describe('INTERNAL_PORT', () => {
     expect(await get(`${stack.url}/v1/apps/inside/realtime`, app.read_key)).toBe(200);
     expect(await get(`${adminUrl}/v1/apps/inside/realtime`, app.read_key)).toBe(404);
     for (const url of [stack.url, adminUrl]) expect(await get(`${url}/health`)).toBe(200);
+  });
+
+  it('is ready on ClickHouse alone: serving reads nothing from Kafka', async () => {
+    const res = await fetch(`${stack.url}/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ready', checks: { clickhouse: 'ok' } });
   });
 });
 
