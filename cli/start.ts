@@ -117,7 +117,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
           if (!ping.success) throw ping.error;
         };
       }
-      apps = createAppRegistry(client, { defaultLookbackDays: cfg.lookbackDays });
+      apps = createAppRegistry(client, { defaultLookbackDays: cfg.lookbackDays, keyGraceMs: cfg.keyGraceSeconds * 1000 });
       onStop('apps', async () => apps?.close());
       await apps.refresh();
     }

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { invalidCidrs } from '../schemas/cidr';
+import { DEFAULT_KEY_GRACE_SECONDS } from './apps/app-registry';
 import { topicNames, type Topics } from '../schemas/topics';
 import { SASL_MECHANISMS, type KafkaSecurity } from './kafka/security';
 
@@ -36,6 +37,7 @@ const Env = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must have at least 16 characters').optional(),
   IP_BLOCKLIST: list,
+  KEY_GRACE_SECONDS: z.coerce.number().int().min(0).default(DEFAULT_KEY_GRACE_SECONDS),
   TRUSTED_PROXIES: list, // empty: the client ip is the socket's peer address
   // Rule 2 allows 1–30 days (DESIGN.md section 4): a batch run reads clicks that far back.
   LOOKBACK_DAYS: z.coerce.number().int().min(1).max(30).default(7),
@@ -75,6 +77,8 @@ export interface Config {
     s3: { endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string };
   };
   adminToken: string | undefined;
+  /** KEY_GRACE_SECONDS: how long a rotated key keeps working beside its successor. */
+  keyGraceSeconds: number;
   ipBlocklist: string[];
   /** TRUSTED_PROXIES: CIDRs whose X-Forwarded-For (rightmost untrusted hop) gives the client ip; empty: the socket address. */
   trustedProxies: string[];
@@ -152,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       s3: { endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY },
     },
     adminToken: e.ADMIN_TOKEN,
+    keyGraceSeconds: e.KEY_GRACE_SECONDS,
     ipBlocklist: e.IP_BLOCKLIST,
     trustedProxies: e.TRUSTED_PROXIES,
     lookbackDays: e.LOOKBACK_DAYS,

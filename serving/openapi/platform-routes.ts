@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { WireEventSchema } from '../../schemas/event';
-import { MAX_LOOKBACK_DAYS } from '../../infra/apps/app-registry';
+import { KEY_FIELDS, MAX_LOOKBACK_DAYS } from '../../infra/apps/app-registry';
 import { ErrorResponseSchema } from '../http/query-params';
 import { BAD_REQUEST, NOT_FOUND, RATE_LIMITED, UNAUTHORIZED } from './common-responses';
 import { defineRoute, type RouteSpec } from './route-spec';
@@ -20,7 +20,21 @@ const AppSettings = z.object({
   lookback_days: z.number().int().min(1).max(MAX_LOOKBACK_DAYS).optional().describe('attribution lookback, days (default LOOKBACK_DAYS)'),
   ip_blocklist: z.array(z.string()).max(10_000).optional().describe('CIDR ranges (IPv4 or IPv6) whose clicks and installs are rejected as blocked_ip'),
 });
-const AppOut = z.object({ app_id: z.string(), lookback_days: z.number().int(), ip_blocklist: z.array(z.string()) });
+const AppOut = z.object({
+  app_id: z.string(),
+  lookback_days: z.number().int(),
+  ip_blocklist: z.array(z.string()),
+  disabled: z.boolean().describe("a disabled app's write and read keys get 401"),
+});
+const AppChange = AppSettings.extend({
+  rotate: z
+    .array(z.enum(KEY_FIELDS))
+    .min(1)
+    .max(2)
+    .optional()
+    .describe('keys to replace: the new ones are in the answer, once; the old ones keep working until old_keys_valid_until (KEY_GRACE_SECONDS)'),
+  disabled: z.boolean().optional().describe("true: refuse the app's keys (401) until set to false again; its data stays"),
+});
 
 const BatchRun = z
   .object({
@@ -96,9 +110,16 @@ export const PLATFORM_SPECS: RouteSpec[] = [
     operationId: 'updateApp',
     tag: 'admin',
     auth: 'admin',
-    summary: "Change an app's settings",
-    body: AppSettings,
-    responses: { 200: { description: "the app's settings", schema: AppOut }, ...admin, 404: NOT_FOUND },
+    summary: "Change an app's settings, rotate its keys, disable or enable it",
+    body: AppChange,
+    responses: {
+      200: {
+        description: "the app's settings, and the new keys of a rotation (shown once)",
+        schema: AppOut.extend({ write_key: z.string().optional(), read_key: z.string().optional(), old_keys_valid_until: z.string().optional() }),
+      },
+      ...admin,
+      404: NOT_FOUND,
+    },
   }),
   defineRoute({
     method: 'post',
