@@ -51,6 +51,7 @@ const Env = z.object({
   MAX_BATCH_EVENTS: int(1000),
   RATE_LIMIT_EVENTS_PER_S: int(100_000),
   RATE_LIMIT_REQUESTS_PER_S: int(50),
+  MAX_STREAMS_PER_KEY: int(10),
   MAX_REPORT_DAYS_HOURLY: int(31),
   MAX_REPORT_DAYS_DAILY: int(400),
   MAX_REPORT_ROWS: int(10_000),
@@ -93,6 +94,8 @@ export interface Config {
     maxBatchEvents: number;
     rateEventsPerS: number;
     rateRequestsPerS: number;
+    /** Live streams (SSE) one read key may hold open at once. */
+    maxStreamsPerKey: number;
     maxReportDaysHourly: number;
     maxReportDaysDaily: number;
     maxReportRows: number;
@@ -168,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBatchEvents: e.MAX_BATCH_EVENTS,
       rateEventsPerS: e.RATE_LIMIT_EVENTS_PER_S,
       rateRequestsPerS: e.RATE_LIMIT_REQUESTS_PER_S,
+      maxStreamsPerKey: e.MAX_STREAMS_PER_KEY,
       maxReportDaysHourly: e.MAX_REPORT_DAYS_HOURLY,
       maxReportDaysDaily: e.MAX_REPORT_DAYS_DAILY,
       maxReportRows: e.MAX_REPORT_ROWS,

@@ -63,7 +63,13 @@ export async function startServing(cfg: ServingConfig, deps: ServingDeps): Promi
   const limiter = new RateLimiter(cfg.limits.rateRequestsPerS, now);
   const accessDeps = { apps: deps.apps, limiter, ratePerS: cfg.limits.rateRequestsPerS };
   const access = readAccess(accessDeps, { allowQueryKey: false });
-  const hub = createLiveHub({ ch: deps.ch, log, now });
+  const hub = createLiveHub({
+    ch: deps.ch,
+    log,
+    now,
+    maxStreamsPerKey: cfg.limits.maxStreamsPerKey,
+    keyValid: async (appId, key) => (await deps.apps.authenticate(key, 'read'))?.app_id === appId,
+  });
 
   const cache = createSegmentCache(cfg.reportCacheMb * 1024 * 1024, deps.registry);
   registerReportRoutes(router, access, { ch: deps.ch, limits: cfg.limits, cache });

@@ -17,6 +17,8 @@ export interface ReadAccessDeps {
 
 /** The authenticated app of a read route, set by `readAccess`. */
 export const appOf = (res: { locals: Record<string, unknown> }): App => res.locals.app as App;
+/** The read key a read route was opened with (the live stream re-checks it), set by `readAccess`. */
+export const keyOf = (res: { locals: Record<string, unknown> }): string => res.locals.key as string;
 
 export function readAccess(deps: ReadAccessDeps, opts: { allowQueryKey: boolean }): RequestHandler {
   return asyncRoute(async (req, res, next) => {
@@ -34,6 +36,7 @@ export function readAccess(deps: ReadAccessDeps, opts: { allowQueryKey: boolean 
     const rate = deps.limiter.take(key);
     if (!rate.ok) throw new AppError('rate_limited', `over ${deps.ratePerS} requests/s for this key`, { 'Retry-After': String(rate.retryAfterS) });
     res.locals.app = app;
+    res.locals.key = key;
     next();
   });
 }

@@ -3,7 +3,9 @@
  * POST /v1/admin/apps) on a real collector, serving and ClickHouse: a rotated key works
  * beside its successor for KEY_GRACE_SECONDS and then gets 401; a disabled app's keys get
  * 401 for writes and reads; two creates of one app at once give exactly one 201, within one
- * process and between two registries (two processes) on one ClickHouse.
+ * process and between two registries (two processes) on one ClickHouse. Live streams: at
+ * most MAX_STREAMS_PER_KEY per key, and a stream ends when its key is rotated out or its app
+ * disabled.
  */
 import { createAppRegistry } from '../../infra/apps/app-registry';
 import { AppError } from '../../infra/errors';
@@ -15,7 +17,7 @@ jest.setTimeout(120_000);
 const GRACE_S = 2;
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startTestStack({ role: ['ingest', 'serving'], env: { KEY_GRACE_SECONDS: String(GRACE_S) } });
+  stack = await startTestStack({ role: ['ingest', 'serving'], env: { KEY_GRACE_SECONDS: String(GRACE_S), MAX_STREAMS_PER_KEY: '2' } });
 });
 afterAll(async () => stack?.stop());
 
@@ -122,4 +124,60 @@ it('lets exactly one of two processes create an app at once (one registry each, 
   } finally {
     for (const r of registries) r.close();
   }
+});
+
+/** A live stream (SSE) read until it ends; `ended` resolves with everything it received. */
+async function openStream(appId: string, key: string): Promise<{ status: number; ended: Promise<string>; close(): void }> {
+  const ac = new AbortController();
+  const res = await fetch(`${stack.url}/v1/apps/${appId}/realtime/stream?key=${key}`, { signal: ac.signal });
+  const ended = (async () => {
+    if (res.status !== 200) return res.text();
+    let text = '';
+    const reader = res.body!.getReader();
+    for (;;) {
+      const chunk = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (chunk.done) return text;
+      text += new TextDecoder().decode(chunk.value);
+    }
+  })();
+  return { status: res.status, ended, close: () => ac.abort() };
+}
+
+describe('live streams', () => {
+  it('holds at most MAX_STREAMS_PER_KEY streams per key (429 beyond, a slot frees when one closes)', async () => {
+    const app = await createTestApp(stack, { app_id: 'streams' });
+    const a = await openStream('streams', app.read_key);
+    const b = await openStream('streams', app.read_key);
+    const c = await openStream('streams', app.read_key);
+    expect([a.status, b.status, c.status]).toEqual([200, 200, 429]);
+    expect(JSON.parse(await c.ended).error.message).toMatch(/at most 2 \(MAX_STREAMS_PER_KEY\)/);
+    a.close();
+    const d = await waitFor(async () => {
+      const s = await openStream('streams', app.read_key);
+      if (s.status === 200) return s;
+      s.close();
+      return undefined;
+    }, { timeoutMs: 10_000, what: 'a free stream slot' });
+    for (const s of [b, d]) s.close();
+  });
+
+  it('ends a stream when its key is rotated out, after the grace period', async () => {
+    const app = await createTestApp(stack, { app_id: 'stream-rot' });
+    const s = await openStream('stream-rot', app.read_key);
+    expect(s.status).toBe(200);
+    const rotated = await adminRequest(stack, 'PATCH', '/v1/admin/apps/stream-rot', { rotate: ['read_key'] });
+    const text = await s.ended;
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(rotated.json.old_keys_valid_until));
+    expect(text).toMatch(/event: end\ndata: .*rotated out or the app disabled/);
+    expect(text).toContain('data: {'); // it streamed updates during the grace period
+    expect((await openStream('stream-rot', app.read_key)).status).toBe(401);
+  });
+
+  it('ends a stream when its app is disabled', async () => {
+    const app = await createTestApp(stack, { app_id: 'stream-off' });
+    const s = await openStream('stream-off', app.read_key);
+    expect(s.status).toBe(200);
+    await adminRequest(stack, 'PATCH', '/v1/admin/apps/stream-off', { disabled: true });
+    expect(await s.ended).toMatch(/event: end\n/);
+  });
 });
