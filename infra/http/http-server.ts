@@ -10,6 +10,7 @@ import express, { type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
 import { errorMiddleware, notFound } from './errors-middleware';
+import { methodNotAllowed, type RouterLike } from './method-not-allowed';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -72,6 +73,7 @@ export function createHttpApp(o: HttpAppOptions): express.Express {
     });
   }
   for (const r of o.routers) app.use(r);
+  app.use(methodNotAllowed(app.router as unknown as RouterLike));
   app.use(notFound);
   app.use(errorMiddleware(o.log));
   return app;

@@ -39,6 +39,18 @@ describe('a serving process with INTERNAL_PORT', () => {
     for (const url of [stack.url, adminUrl]) expect(await get(`${url}/health`)).toBe(200);
   });
 
+  it('answers 405 with Allow for a method a path does not take, on each listener for its own routes', async () => {
+    const del = await fetch(`${stack.url}/v1/apps/inside/realtime`, { method: 'DELETE' });
+    expect(del.status).toBe(405);
+    expect(del.headers.get('allow')).toBe('GET, HEAD');
+    expect((await del.json()).error).toEqual({ code: 'method_not_allowed', message: expect.stringContaining('allowed: GET, HEAD') });
+    const put = await fetch(`${adminUrl}/v1/admin/apps`, { method: 'PUT', headers: { authorization: `Bearer ${stack.adminToken}` } });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
+    // The admin routes do not exist on the public port: 404 there, whatever the method.
+    expect((await fetch(`${stack.url}/v1/admin/apps`, { method: 'PUT' })).status).toBe(404);
+  });
+
   it('is ready on ClickHouse alone: serving reads nothing from Kafka', async () => {
     const res = await fetch(`${stack.url}/ready`);
     expect(res.status).toBe(200);
