@@ -43,7 +43,7 @@ describe('a serving process with INTERNAL_PORT', () => {
     const del = await fetch(`${stack.url}/v1/apps/inside/realtime`, { method: 'DELETE' });
     expect(del.status).toBe(405);
     expect(del.headers.get('allow')).toBe('GET, HEAD');
-    expect((await del.json()).error).toEqual({ code: 'method_not_allowed', message: expect.stringContaining('allowed: GET, HEAD') });
+    expect(((await del.json()) as { error: unknown }).error).toEqual({ code: 'method_not_allowed', message: expect.stringContaining('allowed: GET, HEAD') });
     const put = await fetch(`${adminUrl}/v1/admin/apps`, { method: 'PUT', headers: { authorization: `Bearer ${stack.adminToken}` } });
     expect(put.status).toBe(405);
     expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
