@@ -52,6 +52,7 @@ describe('admin apps', () => {
     ['a lookback over 30 days on create', 'POST', '/v1/admin/apps', { app_id: 'x3', lookback_days: 31 }, 400],
     ['a lookback over 30 days on update', 'PATCH', '/v1/admin/apps/shop', { lookback_days: 31 }, 400],
     ['a patch of an unknown app', 'PATCH', '/v1/admin/apps/nope', { lookback_days: 2 }, 404],
+    ['a patch without a body', 'PATCH', '/v1/admin/apps/shop', undefined, 400],
   ])('answers %s with a clear error and changes nothing', async (_what, method, path, body, status) => {
     const before = await adminRequest(stack, 'GET', '/v1/admin/apps');
     const res = await adminRequest(stack, method, path, body);
