@@ -68,7 +68,8 @@ export async function startServing(cfg: ServingConfig, deps: ServingDeps): Promi
     log,
     now,
     maxStreamsPerKey: cfg.limits.maxStreamsPerKey,
-    keyValid: async (appId, key) => (await deps.apps.authenticate(key, 'read'))?.app_id === appId,
+    // A key that cannot be judged (ClickHouse down, key not in memory) keeps its stream until a later tick can.
+    keyValid: async (appId, key) => (await deps.apps.authenticate(key, 'read').catch(() => ({ app_id: appId })))?.app_id === appId,
   });
 
   const cache = createSegmentCache(cfg.reportCacheMb * 1024 * 1024, deps.registry);

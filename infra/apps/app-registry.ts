@@ -163,7 +163,9 @@ export function createAppRegistry(ch: ClickHouseClient, opts: AppRegistryOptions
   const now = opts.now ?? Date.now;
   let byId = new Map<string, AppRow>();
   let byHash = new Map<string, KeyEntry>();
-  let lastLoad = 0;
+  let lastAttempt = 0;
+  /** Set while the last load failed: ClickHouse is unreachable. */
+  let loadFailed = false;
   let loading: Promise<void> | undefined;
 
   async function load(): Promise<void> {
@@ -189,9 +191,15 @@ export function createAppRegistry(ch: ClickHouseClient, opts: AppRegistryOptions
     }
     byId = ids;
     byHash = hashes;
-    lastLoad = now();
+    loadFailed = false;
   }
-  const reload = () => (loading ??= load().finally(() => (loading = undefined)));
+  const reload = () =>
+    (loading ??= load()
+      .catch((err: unknown) => {
+        loadFailed = true;
+        throw err;
+      })
+      .finally(() => (loading = undefined)));
 
   const refreshMs = opts.refreshMs ?? 5000;
   const timer = setInterval(() => void reload().catch(() => undefined), refreshMs);
@@ -314,10 +322,16 @@ export function createAppRegistry(ch: ClickHouseClient, opts: AppRegistryOptions
       const h = hashSecret(key);
       let hit = byHash.get(h);
       // An unknown key may belong to an app another process just created: reload, but at
-      // most once a second so a flood of garbage keys cannot hammer ClickHouse.
-      if (!hit && now() - lastLoad > 1000) {
-        await reload();
+      // most once a second so a flood of garbage keys cannot hammer ClickHouse. Known keys are
+      // answered from memory, so they keep working while ClickHouse is down; an unknown one
+      // then cannot be judged, and gets 503 rather than a 401 that would call it wrong.
+      if (!hit && now() - lastAttempt > 1000) {
+        lastAttempt = now();
+        await reload().catch(() => undefined);
         hit = byHash.get(h);
+      }
+      if (!hit && loadFailed) {
+        throw new AppError('unavailable', 'the app registry (ClickHouse) is unreachable and this key is not known yet; retry later', { 'Retry-After': '5' });
       }
       if (!hit || hit.kind !== kind || hit.row.disabled === 1) return undefined;
       if (hit.until !== undefined && now() >= hit.until) return undefined;

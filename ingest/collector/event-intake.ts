@@ -92,7 +92,12 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
   return {
     limits,
     async admit(req, key, howToAuth) {
-      const app = key ? await deps.apps.authenticate(key, 'write') : undefined;
+      const app = key
+        ? await deps.apps.authenticate(key, 'write').catch((err: unknown) => {
+            req.resume(); // 503: the key cannot be judged while ClickHouse is down
+            throw err;
+          })
+        : undefined;
       if (!app) {
         req.resume();
         throw new AppError('unauthorized', `a valid write key is required: ${howToAuth}`);

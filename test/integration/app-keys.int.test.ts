@@ -181,3 +181,31 @@ describe('live streams', () => {
     expect(await s.ended).toMatch(/event: end\n/);
   });
 });
+
+it('answers known keys from memory while ClickHouse is unreachable, and an unknown key with 503 until it is back', async () => {
+  const ch = stack.running.clickhouse;
+  if (!ch) throw new Error('the stack has no ClickHouse');
+  // The stack's real client, failing on demand: ClickHouse "down" for this registry only.
+  let down = false;
+  const flaky = new Proxy(ch, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => (down ? Promise.reject(new Error('ClickHouse is down')) : (v as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+  const registry = createAppRegistry(flaky, { defaultLookbackDays: 7 });
+  try {
+    const app = await createTestApp(stack, { app_id: 'cached-keys' });
+    await registry.refresh();
+    down = true;
+    expect(await registry.authenticate(app.write_key, 'write')).toMatchObject({ app_id: 'cached-keys' });
+    expect(await registry.authenticate(app.read_key, 'read')).toMatchObject({ app_id: 'cached-keys' });
+    await expect(registry.authenticate('wk_not-a-key', 'write')).rejects.toMatchObject({ code: 'unavailable', status: 503 });
+    down = false;
+    await waitFor(async () => ((await registry.authenticate('wk_not-a-key', 'write').then(() => 'judged', () => undefined)) ? true : undefined), { timeoutMs: 5000, what: 'ClickHouse back' });
+    expect(await registry.authenticate('wk_not-a-key', 'write')).toBeUndefined();
+  } finally {
+    registry.close();
+  }
+});
