@@ -8,7 +8,8 @@ import { AppError } from '../errors';
 import { asyncRoute } from '../http/errors-middleware';
 import { requireAdmin } from '../http/admin-auth';
 import { jsonBody as readJson } from '../http/json-body';
-import { APP_ID_RE, validateAppSettings, type App, type AppRegistry } from './app-registry';
+import { APP_ID_RE, validateAppSettings } from './app-input';
+import type { App, AppRegistry } from './app-registry';
 
 const jsonBody = readJson({ limit: '1mb', strict: false });
 

@@ -5,7 +5,8 @@
  */
 import type { RequestHandler } from 'express';
 import { AppError } from '../../infra/errors';
-import { APP_ID_RE, type App, type AppRegistry } from '../../infra/apps/app-registry';
+import { APP_ID_RE } from '../../infra/apps/app-input';
+import type { App, AppRegistry } from '../../infra/apps/app-registry';
 import { asyncRoute, bearerToken } from '../../infra/http/errors-middleware';
 import type { RateLimiter } from '../../infra/http/rate-limiter';
 

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { WireEventSchema } from '../../schemas/event';
-import { KEY_FIELDS, MAX_LOOKBACK_DAYS } from '../../infra/apps/app-registry';
+import { KEY_FIELDS, MAX_LOOKBACK_DAYS } from '../../infra/apps/app-input';
 import { CIDR_PATTERN } from '../../schemas/cidr';
 import { ErrorResponseSchema } from '../http/query-params';
 import { BAD_REQUEST, NOT_FOUND, RATE_LIMITED, UNAUTHORIZED } from './common-responses';

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { dayStartMs, FIRST_DAY } from '../../batch-layer/days';
-import { validateAppSettings } from '../../infra/apps/app-registry';
+import { validateAppSettings } from '../../infra/apps/app-input';
 import { CIDR_PATTERN, invalidCidrs } from '../../schemas/cidr';
 import { buildOpenApi } from '../../serving/openapi/build-openapi';
 import { BATCH_DAY_PATTERN, PLATFORM_SPECS } from '../../serving/openapi/platform-routes';
