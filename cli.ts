@@ -50,6 +50,7 @@ function printBanner(r: Awaited<ReturnType<typeof startWeir>>, generatedToken: b
     `  dashboard:   ${r.url}/`,
     `  admin token: ${r.adminToken}${generatedToken ? '  (generated; set ADMIN_TOKEN to choose one)' : ''}`,
   ];
+  if (r.adminUrl !== r.url) lines.push(`  admin and /metrics: ${r.adminUrl}`);
   if (r.demoKeys) {
     lines.push(`  demo app:    ${r.demoKeys.app_id}`, `  write key:   ${r.demoKeys.write_key}`, `  read key:    ${r.demoKeys.read_key}`);
   }

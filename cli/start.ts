@@ -32,13 +32,19 @@ import { startDemoTraffic } from './demo-traffic';
 export const ROLES = ['ingest', 'archiver', 'speed', 'batch', 'serving'] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * What each role uses, and which of those its `/ready` waits for: a process is ready when
+ * what its roles need to do their work is reachable. Serving answers from ClickHouse alone.
+ * Ingest reads ClickHouse only for the app registry, whose keys it holds in memory, so known
+ * keys keep working while ClickHouse is down and ingest is ready on Kafka alone.
+ */
 const NEEDS = {
-  ingest: { clickhouse: true, store: false },
-  archiver: { clickhouse: false, store: true },
-  speed: { clickhouse: true, store: false },
-  batch: { clickhouse: true, store: true },
-  serving: { clickhouse: true, store: false },
-} satisfies Record<Role, { clickhouse: boolean; store: boolean }>;
+  ingest: { kafka: true, clickhouse: true, store: false, readyOnClickhouse: false },
+  archiver: { kafka: true, clickhouse: false, store: true, readyOnClickhouse: false },
+  speed: { kafka: true, clickhouse: true, store: false, readyOnClickhouse: true },
+  batch: { kafka: true, clickhouse: true, store: true, readyOnClickhouse: true },
+  serving: { kafka: false, clickhouse: true, store: false, readyOnClickhouse: true },
+} satisfies Record<Role, { kafka: boolean; clickhouse: boolean; store: boolean; readyOnClickhouse: boolean }>;
 
 export interface StartOptions {
   /** One role, or several (tests); unset: every role. */
@@ -50,6 +56,8 @@ export interface StartOptions {
 
 export interface Running {
   url: string;
+  /** Where `/v1/admin/*` and `/metrics` are served: the INTERNAL_PORT listener when set, else `url`. */
+  adminUrl: string;
   adminToken: string;
   demoKeys?: { app_id: string; write_key: string; read_key: string };
   /** The process's ClickHouse client, when a role uses one (tests read the views through it). */
@@ -65,6 +73,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
   const stops: { name: string; stop: () => Promise<void> }[] = [];
   const checks: Record<string, ReadinessCheck> = {};
   const routers: Router[] = [];
+  const adminRouters: Router[] = [];
   const onStop = (name: string, stop: () => Promise<void>) => stops.push({ name, stop });
 
   async function stopAll(): Promise<void> {
@@ -85,9 +94,11 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
   };
 
   try {
+    // Each role process would otherwise generate its own token: no one token would open them all.
+    if (opts.role && !cfg.adminToken) throw new StartupError('ADMIN_TOKEN is required with --role (every process of a deployment must share one token)');
     fs.mkdirSync(cfg.dataDir, { recursive: true });
     const { kafka, brokers } = await connectKafka(cfg, opts, log, onStop);
-    checks.kafka = () => probeKafka(kafka, cfg.kafka.topics.events);
+    if (roles.some((r) => NEEDS[r].kafka)) checks.kafka = () => probeKafka(kafka, cfg.kafka.topics.events);
 
     let ch: ClickHouseHandle | undefined;
     let apps: AppRegistry | undefined;
@@ -100,11 +111,13 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
         if (!ping.success) throw ping.error;
         await migrate(client);
       });
-      checks.clickhouse = async () => {
-        const ping = await client.ping();
-        if (!ping.success) throw ping.error;
-      };
-      apps = createAppRegistry(client, { defaultLookbackDays: cfg.lookbackDays });
+      if (roles.some((r) => NEEDS[r].readyOnClickhouse)) {
+        checks.clickhouse = async () => {
+          const ping = await client.ping();
+          if (!ping.success) throw ping.error;
+        };
+      }
+      apps = createAppRegistry(client, { defaultLookbackDays: cfg.lookbackDays, keyGraceMs: cfg.keyGraceSeconds * 1000 });
       onStop('apps', async () => apps?.close());
       await apps.refresh();
     }
@@ -123,7 +136,8 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
       if (role === 'ingest') {
         const collector = await startCollector(cfg, { brokers, apps: apps as AppRegistry, registry, log });
         onStop('collector', collector.stop);
-        routers.push(collector.router, adminAppsRouter({ apps: apps as AppRegistry, adminToken }));
+        routers.push(collector.router);
+        adminRouters.push(adminAppsRouter({ apps: apps as AppRegistry, adminToken }));
       }
       if (role === 'archiver') {
         const archiver = await startArchiver(
@@ -147,17 +161,17 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
       if (role === 'batch') {
         const batch = await startBatchLayer(cfg, { ch: (ch as ClickHouseHandle).client, store: store as ObjectStore, kafka, registry, log, schedule: true, adminToken });
         onStop('batch layer', batch.stop);
-        routers.push(batch.router);
+        adminRouters.push(batch.router);
       }
       if (role === 'serving') {
         const serving = await startServing(cfg, { ch: (ch as ClickHouseHandle).client, apps: apps as AppRegistry, registry, log });
         onStop('serving', serving.stop);
         routers.push(serving.router, dashboardRouter());
-        if (!roles.includes('ingest')) routers.push(adminAppsRouter({ apps: apps as AppRegistry, adminToken }));
+        if (!roles.includes('ingest')) adminRouters.push(adminAppsRouter({ apps: apps as AppRegistry, adminToken }));
       }
     }
 
-    const http: HttpServerHandle = await startHttpServer({ host: cfg.http.host, port: cfg.http.port, routers, checks, registry, log });
+    const http: HttpServerHandle = await startHttpServer({ ...cfg.http, routers, adminRouters, checks, registry, log });
     // The HTTP server stops first: no new work while the rest drains.
     stops.push({ name: 'http', stop: http.stop });
 
@@ -168,7 +182,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
       stops.push({ name: 'demo traffic', stop: demo.stop });
     }
     log.info({ url: http.url, roles }, 'weir started');
-    return { url: http.url, adminToken, demoKeys, clickhouse: ch?.client, stop: stopAll };
+    return { url: http.url, adminUrl: http.internal?.url ?? http.url, adminToken, demoKeys, clickhouse: ch?.client, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

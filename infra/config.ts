@@ -4,6 +4,8 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { invalidCidrs } from '../schemas/cidr';
+import { DEFAULT_KEY_GRACE_SECONDS } from './apps/app-registry';
 import { topicNames, type Topics } from '../schemas/topics';
 import { SASL_MECHANISMS, type KafkaSecurity } from './kafka/security';
 
@@ -19,6 +21,9 @@ const list = z
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
+  // unset (or empty): admin and /metrics on PORT; 0: any free port (tests)
+  INTERNAL_PORT: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional()),
+  INTERNAL_HOST: z.string().optional(), // unset: HOST
   DATA_DIR: z.string().default('./.weir'),
   KAFKA_BROKERS: list, // empty: start the local broker
   CLICKHOUSE_URL: z.url().optional(), // unset: embedded chDB in DATA_DIR
@@ -32,6 +37,8 @@ const Env = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().optional(),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must have at least 16 characters').optional(),
   IP_BLOCKLIST: list,
+  KEY_GRACE_SECONDS: z.coerce.number().int().min(0).default(DEFAULT_KEY_GRACE_SECONDS),
+  TRUSTED_PROXIES: list, // empty: the client ip is the socket's peer address
   // Rule 2 allows 1–30 days (DESIGN.md section 4): a batch run reads clicks that far back.
   LOOKBACK_DAYS: z.coerce.number().int().min(1).max(30).default(7),
   DEDUP_HORIZON_DAYS: z.coerce.number().int().min(1).max(30).default(7),
@@ -44,6 +51,7 @@ const Env = z.object({
   MAX_BATCH_EVENTS: int(1000),
   RATE_LIMIT_EVENTS_PER_S: int(100_000),
   RATE_LIMIT_REQUESTS_PER_S: int(50),
+  MAX_STREAMS_PER_KEY: int(10),
   MAX_REPORT_DAYS_HOURLY: int(31),
   MAX_REPORT_DAYS_DAILY: int(400),
   MAX_REPORT_ROWS: int(10_000),
@@ -60,7 +68,8 @@ const Env = z.object({
 });
 
 export interface Config {
-  http: { port: number; host: string };
+  /** `internal` (INTERNAL_PORT, INTERNAL_HOST): where `/metrics` and `/v1/admin/*` are served instead of `port`. */
+  http: { port: number; host: string; internal?: { port: number; host: string } };
   dataDir: string;
   kafka: { brokers: string[] | undefined; eventsPartitions: number; topics: Topics; security: KafkaSecurity };
   clickhouse: { url: string | undefined; user?: string; password?: string; database: string };
@@ -69,7 +78,11 @@ export interface Config {
     s3: { endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string };
   };
   adminToken: string | undefined;
+  /** KEY_GRACE_SECONDS: how long a rotated key keeps working beside its successor. */
+  keyGraceSeconds: number;
   ipBlocklist: string[];
+  /** TRUSTED_PROXIES: CIDRs whose X-Forwarded-For (rightmost untrusted hop) gives the client ip; empty: the socket address. */
+  trustedProxies: string[];
   lookbackDays: number;
   /** DEDUP_HORIZON_DAYS: copies of an event received further apart are two events. */
   dedupHorizonDays: number;
@@ -81,6 +94,8 @@ export interface Config {
     maxBatchEvents: number;
     rateEventsPerS: number;
     rateRequestsPerS: number;
+    /** Live streams (SSE) one read key may hold open at once. */
+    maxStreamsPerKey: number;
     maxReportDaysHourly: number;
     maxReportDaysDaily: number;
     maxReportRows: number;
@@ -118,9 +133,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = r.data;
   const dataDir = path.resolve(e.DATA_DIR);
   const objectUrl = e.OBJECT_STORE_URL ?? `file://${path.join(dataDir, 'archive')}`;
+  if (e.INTERNAL_PORT !== undefined && e.INTERNAL_PORT !== 0 && e.INTERNAL_PORT === e.PORT) {
+    throw new ConfigError(`INTERNAL_PORT must differ from PORT (${e.PORT}): admin routes and /metrics are never served on PORT`);
+  }
+  if (e.INTERNAL_HOST !== undefined && e.INTERNAL_PORT === undefined) throw new ConfigError('INTERNAL_HOST is set but INTERNAL_PORT is not');
+  const badProxies = invalidCidrs(e.TRUSTED_PROXIES);
+  if (badProxies.length) throw new ConfigError(`TRUSTED_PROXIES has invalid CIDR(s): ${badProxies.join(', ')}`);
   if (!/^(file|s3):\/\//.test(objectUrl)) throw new ConfigError(`OBJECT_STORE_URL must start with file:// or s3://, got ${objectUrl}`);
   return {
-    http: { port: e.PORT, host: e.HOST },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      internal: e.INTERNAL_PORT === undefined ? undefined : { port: e.INTERNAL_PORT, host: e.INTERNAL_HOST ?? e.HOST },
+    },
     dataDir,
     kafka: {
       brokers: e.KAFKA_BROKERS.length ? e.KAFKA_BROKERS : undefined,
@@ -134,7 +159,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       s3: { endpoint: e.S3_ENDPOINT, region: e.AWS_REGION, accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY },
     },
     adminToken: e.ADMIN_TOKEN,
+    keyGraceSeconds: e.KEY_GRACE_SECONDS,
     ipBlocklist: e.IP_BLOCKLIST,
+    trustedProxies: e.TRUSTED_PROXIES,
     lookbackDays: e.LOOKBACK_DAYS,
     dedupHorizonDays: e.DEDUP_HORIZON_DAYS,
     retention: { speedDays: e.SPEED_RETENTION_DAYS, archiveDays: e.ARCHIVE_RETENTION_DAYS },
@@ -144,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBatchEvents: e.MAX_BATCH_EVENTS,
       rateEventsPerS: e.RATE_LIMIT_EVENTS_PER_S,
       rateRequestsPerS: e.RATE_LIMIT_REQUESTS_PER_S,
+      maxStreamsPerKey: e.MAX_STREAMS_PER_KEY,
       maxReportDaysHourly: e.MAX_REPORT_DAYS_HOURLY,
       maxReportDaysDaily: e.MAX_REPORT_DAYS_DAILY,
       maxReportRows: e.MAX_REPORT_ROWS,

@@ -12,8 +12,35 @@ export function parseCidr(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | u
   }
 }
 
+const V4 = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}';
+const H = '[0-9a-fA-F]{1,4}';
+const V6 = [
+  `(?:${H}:){7}${H}`,
+  `(?:${H}:){1,7}:`,
+  `(?:${H}:){1,6}:${H}`,
+  `(?:${H}:){1,5}(?::${H}){1,2}`,
+  `(?:${H}:){1,4}(?::${H}){1,3}`,
+  `(?:${H}:){1,3}(?::${H}){1,4}`,
+  `(?:${H}:){1,2}(?::${H}){1,5}`,
+  `${H}:(?::${H}){1,6}`,
+  `:(?:(?::${H}){1,7}|:)`,
+  `(?:${H}:){6}${V4}`,
+  `::(?:ffff(?::0{1,4})?:)?${V4}`,
+  `(?:${H}:){1,5}:${V4}`,
+].join('|');
+
+/**
+ * What an `ip_blocklist`, `IP_BLOCKLIST` or `TRUSTED_PROXIES` item may be: an IPv4 address
+ * (dotted quad, no leading zeros) with an optional `/0`–`/32`, or an IPv6 address with an
+ * optional `/0`–`/128`. The OpenAPI document publishes this pattern, and the server checks it
+ * besides parsing, so the document allows exactly what the server accepts. `[0-9]`, not `\d`:
+ * in other regex dialects (Python's, which schemathesis uses) `\d` matches any Unicode digit.
+ */
+export const CIDR_PATTERN = `^(?:${V4}(?:/(?:3[0-2]|[12]?[0-9]))?|(?:${V6})(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$`;
+const CIDR_RE = new RegExp(CIDR_PATTERN);
+
 export function invalidCidrs(list: string[]): string[] {
-  return list.filter((c) => parseCidr(c) === undefined);
+  return list.filter((c) => !CIDR_RE.test(c) || parseCidr(c) === undefined);
 }
 
 /**

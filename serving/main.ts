@@ -63,7 +63,14 @@ export async function startServing(cfg: ServingConfig, deps: ServingDeps): Promi
   const limiter = new RateLimiter(cfg.limits.rateRequestsPerS, now);
   const accessDeps = { apps: deps.apps, limiter, ratePerS: cfg.limits.rateRequestsPerS };
   const access = readAccess(accessDeps, { allowQueryKey: false });
-  const hub = createLiveHub({ ch: deps.ch, log, now });
+  const hub = createLiveHub({
+    ch: deps.ch,
+    log,
+    now,
+    maxStreamsPerKey: cfg.limits.maxStreamsPerKey,
+    // A key that cannot be judged (ClickHouse down, key not in memory) keeps its stream until a later tick can.
+    keyValid: async (appId, key) => (await deps.apps.authenticate(key, 'read').catch(() => ({ app_id: appId })))?.app_id === appId,
+  });
 
   const cache = createSegmentCache(cfg.reportCacheMb * 1024 * 1024, deps.registry);
   registerReportRoutes(router, access, { ch: deps.ch, limits: cfg.limits, cache });

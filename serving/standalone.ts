@@ -27,6 +27,7 @@ export const DEFAULT_LIMITS: Config['limits'] = {
   maxBatchEvents: 1000,
   rateEventsPerS: 100_000,
   rateRequestsPerS: 50,
+  maxStreamsPerKey: 10,
   maxReportDaysHourly: 31,
   maxReportDaysDaily: 400,
   maxReportRows: 10_000,

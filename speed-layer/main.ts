@@ -24,6 +24,7 @@ import { DAY_MS, type AppRules } from './attribution/attribution-state';
 import { createGroupCommit, type PartitionBatch } from './group-commit';
 import { PartitionProcessor, withSiblingClicks, type BatchOutcome } from './partition-processor';
 import { commitHint } from '../infra/kafka/commit-hint';
+import { createTopNCounter } from '../infra/top-n-labels';
 
 export interface SpeedHandle {
   stop(): Promise<void>;
@@ -279,7 +280,8 @@ function speedMetrics(registry: Registry) {
     restoreSeconds: new Histogram({ name: 'weir_speed_state_restore_seconds', help: 'Time to restore a partition\'s state from ClickHouse', labelNames: ['partition'], registers }),
     stateClicks: new Gauge({ name: 'weir_speed_state_clicks', help: 'Clicks held in attribution state', labelNames: ['partition'], registers }),
     stateInstalls: new Gauge({ name: 'weir_speed_state_first_installs', help: 'First installs held in attribution state', labelNames: ['partition'], registers }),
-    fraud: new Counter({ name: 'weir_speed_fraud_rejections_total', help: 'First installs rejected as fraud', labelNames: ['channel', 'reason'], registers }),
+    // `channel` is whatever the tenants' clicks say: bounded to the top N plus `other`.
+    fraud: createTopNCounter({ name: 'weir_speed_fraud_rejections_total', help: 'First installs rejected as fraud, by channel (top N, the rest as other) and reason', labelNames: ['channel', 'reason'], bounded: 'channel', registers }),
     installs: new Counter({ name: 'weir_speed_first_installs_total', help: 'First installs decided by the stream', labelNames: ['outcome'], registers }),
   };
 }

@@ -1,10 +1,15 @@
-/** `POST/GET /v1/admin/apps`, `PATCH /v1/admin/apps/{app}` (DESIGN.md section 7). */
+/**
+ * `POST/GET /v1/admin/apps`, `PATCH /v1/admin/apps/{app}` (DESIGN.md section 7). A PATCH may
+ * also rotate keys (`"rotate": ["write_key", "read_key"]`: the new keys are in the answer,
+ * once) and disable or enable the app (`"disabled": true|false`).
+ */
 import { Router } from 'express';
 import { AppError } from '../errors';
 import { asyncRoute } from '../http/errors-middleware';
 import { requireAdmin } from '../http/admin-auth';
 import { jsonBody as readJson } from '../http/json-body';
-import { APP_ID_RE, validateAppSettings, type AppRegistry } from './app-registry';
+import { APP_ID_RE, validateAppSettings } from './app-input';
+import type { App, AppRegistry } from './app-registry';
 
 const jsonBody = readJson({ limit: '1mb', strict: false });
 
@@ -32,11 +37,11 @@ export function adminAppsRouter(deps: { apps: AppRegistry; adminToken: string })
     asyncRoute(async (req, res) => {
       const appId = String(req.params.app);
       if (!APP_ID_RE.test(appId)) throw new AppError('not_found', `app ${appId} does not exist`);
-      const app = await deps.apps.update(appId, validateAppSettings(req.body, true));
-      res.json({ app_id: app.app_id, ...settingsOf(app) });
+      const { app, keys, old_keys_valid_until } = await deps.apps.update(appId, validateAppSettings(req.body, true));
+      res.json({ app_id: app.app_id, ...settingsOf(app), ...keys, ...(old_keys_valid_until ? { old_keys_valid_until } : {}) });
     }),
   );
   return r;
 }
 
-const settingsOf = (a: { lookback_days: number; ip_blocklist: string[] }) => ({ lookback_days: a.lookback_days, ip_blocklist: a.ip_blocklist });
+const settingsOf = (a: App) => ({ lookback_days: a.lookback_days, ip_blocklist: a.ip_blocklist, disabled: a.disabled });

@@ -1,13 +1,16 @@
 /**
  * The HTTP server of a process: the routers of the roles it runs, plus `/health`,
  * `/ready` (every dependency reachable), `/metrics`; graceful stop (stop accepting, let
- * in-flight requests finish, then close idle and remaining connections).
+ * in-flight requests finish, then close idle and remaining connections). With an internal
+ * listener (`INTERNAL_PORT`), `/metrics` and the admin routers are served only there, so the
+ * public port can face the internet while operators reach the rest on a private interface.
  */
 import http from 'node:http';
 import express, { type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
 import { errorMiddleware, notFound } from './errors-middleware';
+import { methodNotAllowed, type RouterLike } from './method-not-allowed';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -15,19 +18,33 @@ export interface HttpServerHandle {
   url: string;
   port: number;
   server: http.Server;
+  /** The internal listener (INTERNAL_PORT), when there is one. */
+  internal?: { url: string; port: number };
   stop(): Promise<void>;
 }
 
 export interface HttpServerOptions {
   host: string;
   port: number;
+  /** INTERNAL_HOST/INTERNAL_PORT: when set, `/metrics` and `adminRouters` are served only here, never on `port`. */
+  internal?: { host: string; port: number };
   routers: Router[];
+  /** Routes under `/v1/admin` (admin token). */
+  adminRouters: Router[];
   checks: Record<string, ReadinessCheck>;
   registry: Registry;
   log: Logger;
 }
 
-export function createHttpApp(o: Omit<HttpServerOptions, 'host' | 'port'>): express.Express {
+export interface HttpAppOptions {
+  routers: Router[];
+  checks: Record<string, ReadinessCheck>;
+  /** Served on `/metrics` when given. */
+  registry?: Registry;
+  log: Logger;
+}
+
+export function createHttpApp(o: HttpAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -48,27 +65,56 @@ export function createHttpApp(o: Omit<HttpServerOptions, 'host' | 'port'>): expr
     const ok = results.every(([, s]) => s === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', o.registry.contentType);
-    res.send(await o.registry.metrics());
-  });
+  const registry = o.registry;
+  if (registry) {
+    app.get('/metrics', async (_req, res) => {
+      res.setHeader('Content-Type', registry.contentType);
+      res.send(await registry.metrics());
+    });
+  }
   for (const r of o.routers) app.use(r);
+  app.use(methodNotAllowed(app.router as unknown as RouterLike));
   app.use(notFound);
   app.use(errorMiddleware(o.log));
   return app;
 }
 
 export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerHandle> {
-  const app = createHttpApp(o);
+  const base = { checks: o.checks, log: o.log };
+  if (!o.internal) {
+    const one = await listen(createHttpApp({ ...base, routers: [...o.routers, ...o.adminRouters], registry: o.registry }), o.host, o.port);
+    return one;
+  }
+  const pub = await listen(createHttpApp({ ...base, routers: o.routers }), o.host, o.port);
+  let internal: Listener;
+  try {
+    internal = await listen(createHttpApp({ ...base, routers: o.adminRouters, registry: o.registry }), o.internal.host, o.internal.port);
+  } catch (err) {
+    await pub.stop();
+    throw err;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    url: pub.url,
+    port: pub.port,
+    server: pub.server,
+    internal: { url: internal.url, port: internal.port },
+    stop: () => (stopping ??= Promise.all([pub.stop(), internal.stop()]).then(() => undefined)),
+  };
+}
+
+type Listener = Omit<HttpServerHandle, 'internal'>;
+
+async function listen(app: express.Express, host: string, port: number): Promise<Listener> {
   const server = http.createServer({ keepAliveTimeout: 65_000 }, app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
+    server.listen(port, host, () => resolve());
   });
   const addr = server.address() as { port: number };
   let stopping: Promise<void> | undefined;
   return {
-    url: `http://${o.host}:${addr.port}`,
+    url: `http://${host}:${addr.port}`,
     port: addr.port,
     server,
     stop: () =>

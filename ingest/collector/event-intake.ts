@@ -13,6 +13,8 @@ import { RateLimiter } from '../../infra/http/rate-limiter';
 import type { UncountedType, Validation, WireEvent } from '../../schemas/event';
 import { eventKey } from '../../schemas/topics';
 import type { LogRecord } from '../../infra/kafka/log-producer';
+import type { CidrSet } from '../../schemas/cidr';
+import { clientIpOf } from './client-ip';
 import { enrichEvent } from './enrich-event';
 import type { KafkaSender } from './kafka-sender';
 
@@ -28,6 +30,8 @@ export interface IntakeDeps {
   sender: KafkaSender;
   registry: Registry;
   limits: IntakeLimits;
+  /** TRUSTED_PROXIES: peers whose X-Forwarded-For names the client (client-ip.ts). */
+  trustedProxies: CidrSet;
   now?: () => number;
 }
 
@@ -72,6 +76,12 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
   const eventsRate = new RateLimiter(limits.rateEventsPerS, now);
   const accepted = new Counter({ name: 'weir_ingest_events_accepted_total', help: 'Events acknowledged by Kafka', registers: [deps.registry] });
   const rejected = new Counter({ name: 'weir_ingest_events_rejected_total', help: 'Events rejected and dead-lettered', registers: [deps.registry] });
+  const serverFilledIps = new Counter({
+    name: 'weir_ingest_server_filled_ips_total',
+    help: 'Accepted events sent without ip, whose ip the collector filled: from the socket or from a trusted proxy\'s X-Forwarded-For',
+    labelNames: ['source'],
+    registers: [deps.registry],
+  });
   const refusedRequests = new Counter({
     name: 'weir_ingest_requests_refused_total',
     help: 'Requests refused whole, by status',
@@ -82,7 +92,12 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
   return {
     limits,
     async admit(req, key, howToAuth) {
-      const app = key ? await deps.apps.authenticate(key, 'write') : undefined;
+      const app = key
+        ? await deps.apps.authenticate(key, 'write').catch((err: unknown) => {
+            req.resume(); // 503: the key cannot be judged while ClickHouse is down
+            throw err;
+          })
+        : undefined;
       if (!app) {
         req.resume();
         throw new AppError('unauthorized', `a valid write key is required: ${howToAuth}`);
@@ -103,7 +118,9 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
     async ingest(req, app, items, codec, batchSentAt) {
       const receivedAt = now();
       // Shared by every item of the request: one allocation per request, not per event.
-      const enrichContext = { receivedAt, requestIp: clientIp(req), batchSentAt };
+      const client = clientIpOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], deps.trustedProxies);
+      const enrichContext = { receivedAt, requestIp: client.ip, batchSentAt };
+      let filledIps = 0;
       const messages: LogRecord[] = [];
       const dlq: LogRecord[] = [];
       const rejections: Rejection[] = [];
@@ -114,6 +131,7 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
           if (v.value.app_id !== app.app_id) return `app_id: ${JSON.stringify(v.value.app_id)} does not match the write key's app ${app.app_id}`;
           const e = enrichEvent(v.value, enrichContext);
           if (!e.ok) return codec.explain ? codec.explain(e.reason) : e.reason;
+          if (v.value.ip === undefined || v.value.ip === null) filledIps++;
           if (v.storeAs) {
             e.event.type = v.storeAs;
             e.event.name = '';
@@ -138,6 +156,7 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
       }
       accepted.inc(messages.length);
       rejected.inc(rejections.length);
+      if (filledIps) serverFilledIps.inc({ source: client.source }, filledIps);
       return { accepted: messages.length, rejected: rejections };
     },
 
@@ -145,11 +164,6 @@ export function createEventIntake(deps: IntakeDeps): EventIntake {
       if (err instanceof AppError) refusedRequests.inc({ status: String(err.status) });
     },
   };
-}
-
-function clientIp(req: Request): string {
-  const ip = req.socket.remoteAddress ?? '';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 
 const truncate = (s: string) => (s.length > DLQ_RAW_MAX_CHARS ? s.slice(0, DLQ_RAW_MAX_CHARS) : s);

@@ -6,6 +6,7 @@ import type { Config } from '../../infra/config';
 import { corsMiddleware } from '../../infra/http/cors';
 import { createPlatformaticProducer } from '../../infra/kafka/platformatic-producer';
 import type { Logger } from '../../infra/logger';
+import { CidrSet } from '../../schemas/cidr';
 import { createEventIntake } from './event-intake';
 import { startKafkaSender } from './kafka-sender';
 import { eventsRouter } from './routes/events';
@@ -17,12 +18,12 @@ export interface CollectorHandle {
 }
 
 export async function startCollector(
-  cfg: Pick<Config, 'limits' | 'kafka' | 'corsOrigins'>,
+  cfg: Pick<Config, 'limits' | 'kafka' | 'corsOrigins' | 'trustedProxies'>,
   deps: { brokers: string[]; apps: AppRegistry; registry: Registry; log: Logger },
 ): Promise<CollectorHandle> {
   const createProducer = () => createPlatformaticProducer({ brokers: deps.brokers, clientId: 'weir-collector', security: cfg.kafka.security });
   const sender = startKafkaSender(createProducer, { topics: cfg.kafka.topics, registry: deps.registry });
-  const intake = createEventIntake({ apps: deps.apps, sender, registry: deps.registry, limits: cfg.limits });
+  const intake = createEventIntake({ apps: deps.apps, sender, registry: deps.registry, limits: cfg.limits, trustedProxies: new CidrSet(cfg.trustedProxies) });
   const router = Router();
   // Browsers on CORS_ORIGINS may write (Segment's browser library posts from the site's origin).
   router.use(['/v1/events', ...SEGMENT_PATHS], corsMiddleware(cfg.corsOrigins, 'POST'));

@@ -5,7 +5,8 @@
  */
 import type { RequestHandler } from 'express';
 import { AppError } from '../../infra/errors';
-import { APP_ID_RE, type App, type AppRegistry } from '../../infra/apps/app-registry';
+import { APP_ID_RE } from '../../infra/apps/app-input';
+import type { App, AppRegistry } from '../../infra/apps/app-registry';
 import { asyncRoute, bearerToken } from '../../infra/http/errors-middleware';
 import type { RateLimiter } from '../../infra/http/rate-limiter';
 
@@ -17,6 +18,8 @@ export interface ReadAccessDeps {
 
 /** The authenticated app of a read route, set by `readAccess`. */
 export const appOf = (res: { locals: Record<string, unknown> }): App => res.locals.app as App;
+/** The read key a read route was opened with (the live stream re-checks it), set by `readAccess`. */
+export const keyOf = (res: { locals: Record<string, unknown> }): string => res.locals.key as string;
 
 export function readAccess(deps: ReadAccessDeps, opts: { allowQueryKey: boolean }): RequestHandler {
   return asyncRoute(async (req, res, next) => {
@@ -34,6 +37,7 @@ export function readAccess(deps: ReadAccessDeps, opts: { allowQueryKey: boolean 
     const rate = deps.limiter.take(key);
     if (!rate.ok) throw new AppError('rate_limited', `over ${deps.ratePerS} requests/s for this key`, { 'Retry-After': String(rate.retryAfterS) });
     res.locals.app = app;
+    res.locals.key = key;
     next();
   });
 }

@@ -3,7 +3,7 @@
  * schemas. zod emits JSON Schema 2020-12, which is OpenAPI 3.1's schema dialect.
  */
 import { z } from 'zod';
-import { APP_ID_RE } from '../../infra/apps/app-registry';
+import { APP_ID_RE } from '../../infra/apps/app-input';
 import type { Auth, RouteSpec } from './route-spec';
 
 type Json = Record<string, unknown>;

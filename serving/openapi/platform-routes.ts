@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { WireEventSchema } from '../../schemas/event';
-import { MAX_LOOKBACK_DAYS } from '../../infra/apps/app-registry';
+import { KEY_FIELDS, MAX_LOOKBACK_DAYS } from '../../infra/apps/app-input';
+import { CIDR_PATTERN } from '../../schemas/cidr';
 import { ErrorResponseSchema } from '../http/query-params';
 import { BAD_REQUEST, NOT_FOUND, RATE_LIMITED, UNAUTHORIZED } from './common-responses';
 import { defineRoute, type RouteSpec } from './route-spec';
@@ -16,11 +17,39 @@ const time = z.union([z.number().int(), z.string()]).describe('epoch ms or ISO-8
 const conflict = { description: 'conflict; the message says why', schema: ErrorResponseSchema };
 const unavailable = { description: 'a dependency is unavailable; retry after Retry-After', schema: ErrorResponseSchema, headers: { 'Retry-After': 'seconds' } };
 
-const AppSettings = z.object({
+// Request bodies are strict objects (additionalProperties: false): the admin routes and the
+// collector refuse unknown fields with 400, and the document says so.
+const AppSettings = z.strictObject({
   lookback_days: z.number().int().min(1).max(MAX_LOOKBACK_DAYS).optional().describe('attribution lookback, days (default LOOKBACK_DAYS)'),
-  ip_blocklist: z.array(z.string()).max(10_000).optional().describe('CIDR ranges (IPv4 or IPv6) whose clicks and installs are rejected as blocked_ip'),
+  ip_blocklist: z
+    .array(z.string().regex(new RegExp(CIDR_PATTERN)))
+    .max(10_000)
+    .optional()
+    .describe('CIDR ranges (IPv4 or IPv6; a bare address is one host) whose clicks and installs are rejected as blocked_ip'),
 });
-const AppOut = z.object({ app_id: z.string(), lookback_days: z.number().int(), ip_blocklist: z.array(z.string()) });
+
+/**
+ * A calendar day from 2000-01-01 (no event is older) to 9999-12-31, leap days included: the
+ * days a batch run accepts (batch-layer/days.ts dayStartMs; test/unit/openapi-document.test.ts
+ * checks they agree). A day not yet closed is a 409, not a 400.
+ */
+export const BATCH_DAY_PATTERN =
+  '^(?:(?:[2-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[3579][26])00)-02-29|[2-9][0-9]{3}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8])))$';
+const AppOut = z.object({
+  app_id: z.string(),
+  lookback_days: z.number().int(),
+  ip_blocklist: z.array(z.string()),
+  disabled: z.boolean().describe("a disabled app's write and read keys get 401"),
+});
+const AppChange = AppSettings.extend({
+  rotate: z
+    .array(z.enum(KEY_FIELDS))
+    .min(1)
+    .max(2)
+    .optional()
+    .describe('keys to replace: the new ones are in the answer, once; the old ones keep working until old_keys_valid_until (KEY_GRACE_SECONDS)'),
+  disabled: z.boolean().optional().describe("true: refuse the app's keys (401) until set to false again; its data stays"),
+});
 
 const BatchRun = z
   .object({
@@ -53,7 +82,9 @@ export const PLATFORM_SPECS: RouteSpec[] = [
     auth: 'write',
     summary: 'Send a batch of events (gzip accepted)',
     description: 'Answers once every accepted event is acknowledged by Kafka; invalid events are dead-lettered and listed in rejected.',
-    body: z.object({ events: z.array(WireEventSchema), sent_at: time.optional() }),
+    // Each event is validated on its own: one that is not a WireEvent is listed in `rejected`
+    // (202), never a reason to refuse the request, so any item is accepted (anyOf).
+    body: z.strictObject({ events: z.array(z.union([WireEventSchema, z.unknown()])), sent_at: time.nullable().optional() }),
     responses: {
       202: {
         description: 'accepted',
@@ -96,9 +127,16 @@ export const PLATFORM_SPECS: RouteSpec[] = [
     operationId: 'updateApp',
     tag: 'admin',
     auth: 'admin',
-    summary: "Change an app's settings",
-    body: AppSettings,
-    responses: { 200: { description: "the app's settings", schema: AppOut }, ...admin, 404: NOT_FOUND },
+    summary: "Change an app's settings, rotate its keys, disable or enable it",
+    body: AppChange,
+    responses: {
+      200: {
+        description: "the app's settings, and the new keys of a rotation (shown once)",
+        schema: AppOut.extend({ write_key: z.string().optional(), read_key: z.string().optional(), old_keys_valid_until: z.string().optional() }),
+      },
+      ...admin,
+      404: NOT_FOUND,
+    },
   }),
   defineRoute({
     method: 'post',
@@ -107,7 +145,7 @@ export const PLATFORM_SPECS: RouteSpec[] = [
     tag: 'admin',
     auth: 'admin',
     summary: 'Recompute the batch views of day d − k … d',
-    body: z.object({ day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/) }),
+    body: z.strictObject({ day: z.string().regex(new RegExp(BATCH_DAY_PATTERN)).describe('YYYY-MM-DD (UTC), from 2000-01-01') }),
     responses: { 202: { description: 'queued', schema: z.object({ run: BatchRun }) }, ...admin, 409: conflict, 503: unavailable },
   }),
   defineRoute({

@@ -29,6 +29,14 @@ const SegmentMessage = z
   })
   .passthrough();
 
+/**
+ * What the server accepts: a message route takes any JSON object and a batch any array; a
+ * message that is not what SegmentMessage describes is dead-lettered with its reason, and the
+ * request still succeeds. So the document offers SegmentMessage as the shape to send, beside
+ * "any object" as what is accepted (anyOf), and does not claim a 4xx for a bad message.
+ */
+const AcceptedMessage = z.union([SegmentMessage, z.record(z.string(), z.unknown())]);
+
 const SegmentError = ErrorResponseSchema.extend({ success: z.literal(false), message: z.string() });
 const err = (description: string, headers?: Record<string, string>) => ({ description, schema: SegmentError, headers });
 const responses = {
@@ -50,7 +58,7 @@ const messageRoute = (type: string, summary: string): RouteSpec =>
     auth: 'segment_write',
     summary,
     description: `Segment's ${type} call, one message (also at /v1/${type[0]}).`,
-    body: SegmentMessage,
+    body: AcceptedMessage,
     responses,
   });
 
@@ -63,7 +71,7 @@ export const SEGMENT_SPECS: RouteSpec[] = [
     auth: 'segment_write',
     summary: 'Segment-compatible batch (Segment and RudderStack SDKs)',
     description: 'Segment\'s HTTP Tracking API batch (also at /v1/b). A batch context is merged under each message\'s; other top-level fields (writeKey, integrations) are ignored. Identify, group and alias are kept in the master dataset and counted in no metric.',
-    body: z.object({ batch: z.array(SegmentMessage), sentAt: time.optional(), context: z.record(z.string(), z.unknown()).optional() }).passthrough(),
+    body: z.object({ batch: z.array(z.union([SegmentMessage, z.unknown()])), sentAt: z.unknown().optional(), context: z.unknown().optional() }).passthrough(),
     responses,
   }),
   messageRoute('track', 'Segment track: an event (install, launch, purchase, error, click, impression or custom)'),

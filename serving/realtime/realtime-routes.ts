@@ -1,7 +1,7 @@
 /** `GET /v1/apps/{app}/realtime`, `/realtime/stream` and `/errors/top` (DESIGN.md section 7). */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { RequestHandler, Router } from 'express';
-import { appOf } from '../http/read-access';
+import { appOf, keyOf } from '../http/read-access';
 import { READ_ERRORS } from '../openapi/common-responses';
 import { defineRoute, getRoute } from '../openapi/route-spec';
 import type { LiveHub } from './live-stream';
@@ -47,7 +47,9 @@ export const STREAM_SPEC = defineRoute({
   operationId: 'realtimeStream',
   tag: 'real-time',
   summary: 'Server-Sent Events: one data: message per second with the live counters, heartbeat comments',
-  description: 'Each data: line is a JSON LiveUpdate: events/s of the last minute, last-minute and last-hour totals, today\'s installs by channel and fraud rejections by reason, top errors of the last hour.',
+  description:
+    'Each data: line is a JSON LiveUpdate: events/s of the last minute, last-minute and last-hour totals, today\'s installs by channel and fraud rejections by reason, top errors of the last hour. ' +
+    'A key holds at most MAX_STREAMS_PER_KEY streams (429 beyond). A stream ends with an `end` event when its key is rotated out (after the grace period) or its app disabled.',
   auth: 'read_or_query_key',
   query: StreamQuerySchema,
   responses: { 200: { description: 'an endless text/event-stream', contentType: 'text/event-stream', schema: LiveUpdateSchema }, ...READ_ERRORS },
@@ -55,6 +57,6 @@ export const STREAM_SPEC = defineRoute({
 
 export function registerStreamRoute(router: Router, access: RequestHandler, hub: LiveHub): void {
   getRoute(router, STREAM_SPEC, [access], async (_req, res) => {
-    hub.attach(appOf(res).app_id, res);
+    hub.attach(appOf(res).app_id, keyOf(res), res);
   });
 }

@@ -23,6 +23,7 @@ describe('admin apps', () => {
       read_key: expect.stringMatching(/^rk_/),
       lookback_days: 3,
       ip_blocklist: ['203.0.113.0/24'],
+      disabled: false,
     });
 
     const again = await adminRequest(stack, 'POST', '/v1/admin/apps', { app_id: 'shop' });
@@ -32,7 +33,7 @@ describe('admin apps', () => {
     const list = await adminRequest(stack, 'GET', '/v1/admin/apps');
     expect(list.status).toBe(200);
     const shop = list.json.apps.find((a: { app_id: string }) => a.app_id === 'shop');
-    expect(shop).toEqual({ app_id: 'shop', lookback_days: 3, ip_blocklist: ['203.0.113.0/24'], created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+    expect(shop).toEqual({ app_id: 'shop', lookback_days: 3, ip_blocklist: ['203.0.113.0/24'], disabled: false, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
     expect(Math.abs(Date.parse(shop.created_at) - Date.now())).toBeLessThan(120_000);
     // Keys are stored hashed: neither key appears anywhere in the listing.
     const text = JSON.stringify(list.json);
@@ -40,7 +41,7 @@ describe('admin apps', () => {
     expect(text).not.toContain(created.json.read_key);
 
     const patched = await adminRequest(stack, 'PATCH', '/v1/admin/apps/shop', { lookback_days: 10, ip_blocklist: [] });
-    expect(patched).toEqual({ status: 200, json: { app_id: 'shop', lookback_days: 10, ip_blocklist: [] } });
+    expect(patched).toEqual({ status: 200, json: { app_id: 'shop', lookback_days: 10, ip_blocklist: [], disabled: false } });
   });
 
   it.each([
@@ -51,6 +52,7 @@ describe('admin apps', () => {
     ['a lookback over 30 days on create', 'POST', '/v1/admin/apps', { app_id: 'x3', lookback_days: 31 }, 400],
     ['a lookback over 30 days on update', 'PATCH', '/v1/admin/apps/shop', { lookback_days: 31 }, 400],
     ['a patch of an unknown app', 'PATCH', '/v1/admin/apps/nope', { lookback_days: 2 }, 404],
+    ['a patch without a body', 'PATCH', '/v1/admin/apps/shop', undefined, 400],
   ])('answers %s with a clear error and changes nothing', async (_what, method, path, body, status) => {
     const before = await adminRequest(stack, 'GET', '/v1/admin/apps');
     const res = await adminRequest(stack, method, path, body);

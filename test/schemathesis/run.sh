@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Property-based tests of the serving API against its own OpenAPI document: starts serving
-# (test/schemathesis/serve-for-schemathesis.ts), runs schemathesis (v4 CLI) over the read
-# routes with the app's read key, and exits non-zero when a check fails.
+# Property-based tests of the whole HTTP API against its own OpenAPI document: starts weir
+# (test/schemathesis/serve-for-schemathesis.ts), runs schemathesis (v4 CLI) over every
+# operation with the credential it needs (read key, write key, admin token, none), and exits
+# non-zero when a check fails. Bounded for CI: MAX_EXAMPLES examples per operation.
 #   MAX_EXAMPLES=30 test/schemathesis/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,13 +39,28 @@ URL=$(field url)
 READ_KEY=$(field read_key)
 echo "serving at $URL"
 
+WRITE_KEY=$(field write_key)
+ADMIN_TOKEN=$(field admin_token)
+
+# One schemathesis run per credential. Checks: no 5xx, responses as documented, what the
+# document forbids is refused (4xx), and a method a path does not document gets 405 + Allow.
+# Order matters: the admin run may rotate st-app's keys or disable it, so it goes last.
+STATUS=0
+fuzz() {
+  local what=$1 auth=$2
+  shift 2
+  echo "== schemathesis: $what"
+  "$VENV/bin/st" --config-file test/schemathesis/schemathesis.toml run "$URL/openapi.json" \
+    --url "$URL" \
+    ${auth:+-H "Authorization: $auth"} \
+    --checks not_a_server_error,response_schema_conformance,negative_data_rejection,unsupported_method \
+    --max-examples "${MAX_EXAMPLES:-30}" \
+    --seed "${SEED:-1}" \
+    --no-color "$@" || STATUS=1
+}
 # The stream never ends, so it is left to the integration tests.
-"$VENV/bin/st" --config-file test/schemathesis/schemathesis.toml run "$URL/openapi.json" \
-  --url "$URL" \
-  -H "Authorization: Bearer $READ_KEY" \
-  --include-path-regex '^/v1/apps/' \
-  --exclude-operation-id realtimeStream \
-  --checks not_a_server_error,response_schema_conformance \
-  --max-examples "${MAX_EXAMPLES:-30}" \
-  --seed "${SEED:-1}" \
-  --no-color
+fuzz 'read routes (read key)' "Bearer $READ_KEY" --include-path-regex '^/v1/apps/' --exclude-operation-id realtimeStream
+fuzz 'collector and Segment routes (write key)' "Bearer $WRITE_KEY" --include-path-regex '^/v1/(events|batch|track|screen|page|identify|group|alias)$'
+fuzz 'operations routes (no credential)' '' --include-path-regex '^/(health|ready|metrics)?$'
+fuzz 'admin routes (admin token)' "Bearer $ADMIN_TOKEN" --include-path-regex '^/v1/admin/'
+exit $STATUS

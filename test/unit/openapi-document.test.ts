@@ -2,8 +2,12 @@
  * The OpenAPI document against what the routes answer (DESIGN.md section 7): the shapes and
  * statuses a client reads from it must be the ones it gets.
  */
+import fc from 'fast-check';
+import { dayStartMs, FIRST_DAY } from '../../batch-layer/days';
+import { validateAppSettings } from '../../infra/apps/app-input';
+import { CIDR_PATTERN, invalidCidrs } from '../../schemas/cidr';
 import { buildOpenApi } from '../../serving/openapi/build-openapi';
-import { PLATFORM_SPECS } from '../../serving/openapi/platform-routes';
+import { BATCH_DAY_PATTERN, PLATFORM_SPECS } from '../../serving/openapi/platform-routes';
 
 type Op = { responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }> };
 const doc = buildOpenApi(PLATFORM_SPECS, { version: 'test' }) as { paths: Record<string, Record<string, Op>> };
@@ -33,5 +37,54 @@ describe('OpenAPI document', () => {
       expect(Object.keys(o.responses['400'].content?.['application/json'].schema.properties ?? {})).toEqual(['error', 'success', 'message']);
     }
     expect(full.components.securitySchemes.writeKeyBasic.scheme).toBe('basic');
+  });
+
+  type BodySchema = { additionalProperties?: boolean; properties: Record<string, { pattern?: string; items?: { pattern?: string } }> };
+  const body = (path: string, method: string): BodySchema =>
+    (doc.paths[path][method] as unknown as { requestBody: { content: Record<string, { schema: BodySchema }> } }).requestBody.content['application/json'].schema;
+
+  it('refuses unknown body fields where the server does (additionalProperties: false)', () => {
+    for (const [path, method] of [['/v1/admin/apps', 'post'], ['/v1/admin/apps/{app}', 'patch'], ['/v1/admin/batch/runs', 'post'], ['/v1/events', 'post']]) {
+      expect([path, method, body(path, method).additionalProperties]).toEqual([path, method, false]);
+    }
+    expect(Object.keys(body('/v1/admin/apps/{app}', 'patch').properties).sort()).toEqual(['disabled', 'ip_blocklist', 'lookback_days', 'rotate']);
+  });
+
+  it('publishes the CIDR pattern the server checks for ip_blocklist items', () => {
+    // zod writes the pattern as RegExp.source (`/` escaped): the same expression.
+    const source = new RegExp(CIDR_PATTERN).source;
+    expect(body('/v1/admin/apps', 'post').properties.ip_blocklist.items?.pattern).toBe(source);
+    expect(body('/v1/admin/apps/{app}', 'patch').properties.ip_blocklist.items?.pattern).toBe(source);
+    expect(CIDR_PATTERN).not.toContain('\\d'); // Python's \d (schemathesis) takes any Unicode digit
+  });
+
+  it('accepts on the server every CIDR the pattern allows, and the pattern refuses what the server refuses', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(new RegExp(CIDR_PATTERN)), (cidr) => {
+        expect(invalidCidrs([cidr])).toEqual([]);
+        expect(() => validateAppSettings({ ip_blocklist: [cidr] }, true)).not.toThrow();
+      }),
+      { numRuns: 2000 },
+    );
+    for (const bad of ['10.0.0.0/33', '1.2.3', '01.2.3.4', 'x', ' 10.0.0.0/8', '2001:db8::/129', '1::2::3', '']) {
+      expect([bad, new RegExp(CIDR_PATTERN).test(bad), invalidCidrs([bad])]).toEqual([bad, false, [bad]]);
+    }
+  });
+
+  it('allows exactly the days a batch run accepts (real calendar days from 2000-01-01)', () => {
+    const re = new RegExp(BATCH_DAY_PATTERN);
+    expect(body('/v1/admin/batch/runs', 'post').properties.day.pattern).toBe(BATCH_DAY_PATTERN);
+    expect(BATCH_DAY_PATTERN).not.toContain('\\d');
+    const serverAccepts = (d: string) => dayStartMs(d) !== undefined && d >= FIRST_DAY;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), (y, m, d) => {
+        const day = `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+        expect([day, re.test(day)]).toEqual([day, serverAccepts(day)]);
+      }),
+      { numRuns: 5000 },
+    );
+    for (const day of ['0000-00-00', '1999-12-31', '2000-02-29', '2100-02-29', '2400-02-29', '2027-02-29', '2028-02-29', '9999-12-31']) {
+      expect([day, re.test(day)]).toEqual([day, serverAccepts(day)]);
+    }
   });
 });
