@@ -186,7 +186,10 @@ async function connectKafka(
     if (opts.role) throw new StartupError('KAFKA_BROKERS is required with --role (one role per process shares a cluster)');
     log.info('starting the local Kafka broker (first run resolves its jars with Maven)');
     const broker: LocalBroker = await component('Kafka', 'local broker', () =>
-      startLocalBroker({ dataDir: path.join(cfg.dataDir, 'kafka'), cacheDir: CACHE_DIR, log: (m) => log.info({ component: 'kafka-broker' }, m) }),
+      // Its own process group: a terminal's Ctrl-C (SIGINT to the whole foreground group) must
+      // reach only weir, which stops the consumers first and the broker last (registered first,
+      // stopped last); a broker that took the signal itself would be gone while they leave.
+      startLocalBroker({ dataDir: path.join(cfg.dataDir, 'kafka'), cacheDir: CACHE_DIR, detached: true, log: (m) => log.info({ component: 'kafka-broker' }, m) }),
     );
     onStop('kafka broker', broker.stop);
     brokers = broker.brokers;
