@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../infra/logger';
 import type { ObjectStore } from '../../infra/object-store/object-store';
 import type { Topics } from '../../schemas/topics';
-import { PartitionArchiver } from './partition-archiver';
+import { PartitionArchiver, PartitionLostError } from './partition-archiver';
 import { commitHint } from '../../infra/kafka/commit-hint';
 
 export interface ArchiverConfig {
@@ -42,6 +42,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   const filesWritten = new Counter({ name: 'weir_archiver_files_total', help: 'Archive files written', registers: [deps.registry] });
   const deadLettered = new Counter({ name: 'weir_archiver_dead_lettered_total', help: 'Undecodable messages sent to the DLQ', registers: [deps.registry] });
   const flushSeconds = new Histogram({ name: 'weir_archiver_flush_seconds', help: 'Time to write one partition batch', registers: [deps.registry] });
+  const partitionsLost = new Counter({ name: 'weir_archiver_partitions_lost_total', help: 'Partitions whose state another member wrote while this one held them (a lapsed member fenced off)', registers: [deps.registry] });
   const nextOffset = new Gauge({ name: 'weir_archiver_next_offset', help: 'First offset not yet archived, per partition', labelNames: ['partition'], registers: [deps.registry] });
 
   const consumer: Consumer = deps.kafka.consumer({
@@ -60,8 +61,14 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
 
   await dlq.connect();
   await consumer.connect();
+  /** Partitions paused because another member took them: until the next assignment. */
+  const lost = new Set<number>();
   // After a rebalance another member may have archived our partitions: re-read their state.
-  consumer.on(consumer.events.GROUP_JOIN, () => archivers.clear());
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    archivers.clear();
+    if (lost.size) consumer.resume([{ topic: cfg.topics.events, partitions: [...lost] }]);
+    lost.clear();
+  });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) fail(e.payload.error);
   });
@@ -75,7 +82,20 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
       let archiver = archivers.get(p);
       if (!archiver) archivers.set(p, (archiver = new PartitionArchiver(deps.store, p)));
       const end = flushSeconds.startTimer();
-      const result = await withRetries(() => (archiver as PartitionArchiver).archive(batch.messages), log);
+      let result;
+      try {
+        result = await withRetries(() => (archiver as PartitionArchiver).archive(batch.messages), log);
+      } catch (err) {
+        if (!(err instanceof PartitionLostError)) throw err;
+        // This member lapsed and the partition moved on without it: stop writing it (no
+        // resolve, no commit) until the group assigns partitions again.
+        log.warn({ partition: p }, err.message);
+        partitionsLost.inc();
+        archivers.delete(p);
+        lost.add(p);
+        consumer.pause([{ topic: batch.topic, partitions: [p] }]);
+        return;
+      }
       end();
       if (result.undecodable.length) {
         await dlq.send({
@@ -111,6 +131,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
       try {
         return await fn();
       } catch (err) {
+        if (err instanceof PartitionLostError) throw err; // not transient: another member owns it
         if (attempt >= STORE_RETRIES) {
           fail(err as Error);
           throw err;

@@ -12,6 +12,12 @@
  * between 1 and 3 it redoes exactly [first, last], rewriting the same keys with the same
  * content; after 3 it skips what Kafka redelivers below `next`. So no offset is missing
  * and none is in two files, whatever the fetch sizes of the new run.
+ *
+ * Writes 1 and 3 are compare-and-set on the state's version as this archiver last read or
+ * wrote it. A member that stalled past its session timeout has been replaced; if the new owner
+ * wrote the state meanwhile, the stale member's write is refused (`PartitionLostError`) instead
+ * of putting an old `next` back, which would make the new owner archive ranges a second time.
+ * Its files in between are harmless: a pending range is redone with the same keys and bytes.
  */
 import type { KafkaMessage } from 'kafkajs';
 import type { ObjectStore } from '../../infra/object-store/object-store';
@@ -34,8 +40,18 @@ export interface ChunkResult {
   commit?: number;
 }
 
+/** The partition's state changed under this archiver: another member owns the partition now. */
+export class PartitionLostError extends Error {
+  constructor(readonly partition: number) {
+    super(`archiver state of partition ${partition} was written by another member; this member stops writing it`);
+    this.name = new.target.name;
+  }
+}
+
 export class PartitionArchiver {
   private state: PartitionState | undefined;
+  /** The state object's version as last read or written; undefined: there was none. */
+  private version: string | undefined;
   /** Messages of a pending range being re-read after a crash, until the range is whole. */
   private redo: KafkaMessage[] = [];
 
@@ -45,15 +61,28 @@ export class PartitionArchiver {
   ) {}
 
   async loadState(): Promise<PartitionState> {
-    const buf = await this.store.get(archiverStateKey(this.partition));
-    this.state = buf ? (JSON.parse(buf.toString('utf8')) as PartitionState) : { next: 0 };
+    const obj = await this.store.getVersioned(archiverStateKey(this.partition));
+    this.state = obj ? (JSON.parse(obj.body.toString('utf8')) as PartitionState) : { next: 0 };
+    this.version = obj?.version;
     this.redo = [];
     return this.state;
   }
 
   private async saveState(s: PartitionState): Promise<void> {
-    await this.store.put(archiverStateKey(this.partition), Buffer.from(JSON.stringify(s)));
+    const key = archiverStateKey(this.partition);
+    const body = Buffer.from(JSON.stringify(s));
+    const condition = this.version === undefined ? { ifNoneMatch: true as const } : { ifMatch: this.version };
+    const written = await this.store.putIf(key, body, condition);
+    let version = written.ok ? written.version : undefined;
+    if (!written.ok) {
+      // A retry after a put whose answer was lost (timeout, store restart) conflicts with our
+      // own write: the state is then exactly what we wrote, and we go on from it.
+      const now = await this.store.getVersioned(key);
+      if (!now?.body.equals(body)) throw new PartitionLostError(this.partition);
+      version = now.version;
+    }
     this.state = s;
+    this.version = version;
   }
 
   /** Archives the messages of one fetched batch (offsets ascending). */

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import type { KafkaMessage } from 'kafkajs';
-import { PartitionArchiver } from '../../ingest/archiver/partition-archiver';
-import { createObjectStore, type ObjectStore } from '../../infra/object-store/object-store';
+import { PartitionArchiver, PartitionLostError, type PartitionState } from '../../ingest/archiver/partition-archiver';
+import { createObjectStore, type ObjectStore, type PutCondition } from '../../infra/object-store/object-store';
 import { ARCHIVE_PREFIX, parseArchiveKey } from '../../schemas/archive-layout';
 
 const DAY = 86_400_000;
@@ -21,14 +21,25 @@ const msg = (offset: number): KafkaMessage =>
   }) as KafkaMessage;
 const msgs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => msg(from + i));
 
-/** A store that fails the n-th put, as a process dying at that write would. */
-function failingStore(inner: ObjectStore, failAtPut: number): ObjectStore {
-  let puts = 0;
+/** A store whose writes (plain or conditional) first await `before(n)`, n counting from 1. */
+function interceptedStore(inner: ObjectStore, before: (n: number) => Promise<void>): ObjectStore {
+  let writes = 0;
   return Object.assign(Object.create(inner) as ObjectStore, {
     put: async (key: string, body: Uint8Array) => {
-      if (++puts === failAtPut) throw new Error('crash');
+      await before(++writes);
       return inner.put(key, body);
     },
+    putIf: async (key: string, body: Uint8Array, condition: PutCondition) => {
+      await before(++writes);
+      return inner.putIf(key, body, condition);
+    },
+  });
+}
+
+/** A store that fails the n-th write, as a process dying at that write would. */
+function failingStore(inner: ObjectStore, failAtPut: number): ObjectStore {
+  return interceptedStore(inner, async (n) => {
+    if (n === failAtPut) throw new Error('crash');
   });
 }
 
@@ -40,6 +51,14 @@ async function offsetsInArchive(store: ObjectStore): Promise<number[]> {
     out.push(...Array.from(t.getChild('kafka_offset')?.toArray() as BigInt64Array, Number));
   }
   return out.sort((a, b) => a - b);
+}
+
+async function waitForState(store: ObjectStore, partition: number, until: (s: PartitionState) => boolean): Promise<void> {
+  for (;;) {
+    const buf = await store.get(`_state/archiver/events-p${partition}.json`);
+    if (buf && until(JSON.parse(buf.toString()) as PartitionState)) return;
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 describe('PartitionArchiver', () => {
@@ -68,6 +87,36 @@ describe('PartitionArchiver', () => {
     const r = await again.archive(msgs(5, 14));
     expect(r.files.every((f) => f.key.includes('00000000000000000010-00000000000000000014'))).toBe(true);
     expect(await offsetsInArchive(store)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+  });
+
+  it('refuses the state write of a member that lost the partition, keeping the new owner\'s progress', async () => {
+    const stale = new PartitionArchiver(store, 2);
+    await stale.archive(msgs(0, 9));
+    // The stale member stalls past its session; the new owner archives 10..19.
+    const owner = new PartitionArchiver(store, 2);
+    await owner.archive(msgs(10, 19));
+    // Back, the stale member would put {next: 10, pending: 10..14} over {next: 20}: refused.
+    await expect(stale.archive(msgs(10, 14))).rejects.toThrow(PartitionLostError);
+    expect(JSON.parse((await store.get('_state/archiver/events-p2.json'))?.toString() as string)).toEqual({ next: 20 });
+    expect(await offsetsInArchive(store)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('refuses a member that stalls between its intent and its final state while the new owner moves on', async () => {
+    await new PartitionArchiver(store, 4).archive(msgs(0, 4));
+    // The stale member's first file write (write #2, after the intent) hangs until released.
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => (release = r));
+    const stale = new PartitionArchiver(interceptedStore(store, (n) => (n === 2 ? stalled : Promise.resolve())), 4);
+    const staleRun = stale.archive(msgs(5, 19));
+    await waitForState(store, 4, (st) => st.pending !== undefined);
+    // The new owner redoes the pending range 5..19 and goes on to 20..30.
+    const owner = new PartitionArchiver(store, 4);
+    await owner.archive(msgs(5, 19));
+    await owner.archive(msgs(20, 30));
+    release();
+    await expect(staleRun).rejects.toThrow(PartitionLostError);
+    expect(JSON.parse((await store.get('_state/archiver/events-p4.json'))?.toString() as string)).toEqual({ next: 31 });
+    expect(await offsetsInArchive(store)).toEqual(Array.from({ length: 31 }, (_, i) => i));
   });
 
   // A crash at each write: the intent, the first file, the second file, the final state.
