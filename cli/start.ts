@@ -137,6 +137,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
           },
         );
         onStop('archiver', archiver.stop);
+        checks.archiver = archiver.ready;
       }
       if (role === 'speed') {
         const handle = ch as ClickHouseHandle;

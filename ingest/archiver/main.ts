@@ -7,8 +7,9 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../infra/logger';
 import type { ObjectStore } from '../../infra/object-store/object-store';
 import type { Topics } from '../../schemas/topics';
-import { PartitionArchiver, PartitionLostError } from './partition-archiver';
+import { PartitionArchiver, PartitionLostError, type ChunkResult } from './partition-archiver';
 import { commitHint } from '../../infra/kafka/commit-hint';
+import { retryInBatch } from '../../infra/kafka/retry-in-batch';
 
 export interface ArchiverConfig {
   groupId: string;
@@ -31,9 +32,9 @@ export interface ArchiverDeps {
 export interface ArchiverHandle {
   stop(): Promise<void>;
   healthy(): boolean;
+  /** For `/ready`: throws while a partition's writes keep failing (the object store is down). */
+  ready(): Promise<void>;
 }
-
-const STORE_RETRIES = 5;
 
 export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Promise<ArchiverHandle> {
   const log = deps.log.child({ layer: 'ingest', component: 'archiver' });
@@ -43,6 +44,8 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   const deadLettered = new Counter({ name: 'weir_archiver_dead_lettered_total', help: 'Undecodable messages sent to the DLQ', registers: [deps.registry] });
   const flushSeconds = new Histogram({ name: 'weir_archiver_flush_seconds', help: 'Time to write one partition batch', registers: [deps.registry] });
   const partitionsLost = new Counter({ name: 'weir_archiver_partitions_lost_total', help: 'Partitions whose state another member wrote while this one held them (a lapsed member fenced off)', registers: [deps.registry] });
+  const storeFailures = new Counter({ name: 'weir_archiver_write_failures_total', help: 'Failed attempts to archive a partition batch (retried with backoff)', registers: [deps.registry] });
+  const stalledGauge = new Gauge({ name: 'weir_archiver_stalled_partitions', help: 'Partitions whose current batch keeps failing to be archived', registers: [deps.registry] });
   const nextOffset = new Gauge({ name: 'weir_archiver_next_offset', help: 'First offset not yet archived, per partition', labelNames: ['partition'], registers: [deps.registry] });
 
   const consumer: Consumer = deps.kafka.consumer({
@@ -56,6 +59,8 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   });
   const dlq: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   const archivers = new Map<number, PartitionArchiver>();
+  /** Partition → the last write error, while its batch is being retried. */
+  const stalled = new Map<number, Error>();
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
@@ -79,13 +84,37 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const p = batch.partition;
-      let archiver = archivers.get(p);
-      if (!archiver) archivers.set(p, (archiver = new PartitionArchiver(deps.store, p)));
       const end = flushSeconds.startTimer();
       let result;
       try {
-        result = await withRetries(() => (archiver as PartitionArchiver).archive(batch.messages), log);
+        result = await retryInBatch<ChunkResult>(
+          async () => {
+            let archiver = archivers.get(p);
+            if (!archiver) archivers.set(p, (archiver = new PartitionArchiver(deps.store, p)));
+            try {
+              return await archiver.archive(batch.messages);
+            } catch (err) {
+              // Where the failed write stopped is unknown: re-read the state next time, as the
+              // next owner would after a crash at that point.
+              archivers.delete(p);
+              throw err;
+            }
+          },
+          {
+            heartbeat,
+            isRunning,
+            isStale,
+            permanent: (err) => err instanceof PartitionLostError,
+            onFailure: (err, attempt, delayMs) => {
+              storeFailures.inc();
+              stalled.set(p, err as Error);
+              stalledGauge.set(stalled.size);
+              log.warn({ err, partition: p, attempt, delayMs }, 'archive write failed; retrying');
+            },
+          },
+        );
       } catch (err) {
+        clearStalled(p);
         if (!(err instanceof PartitionLostError)) throw err;
         // This member lapsed and the partition moved on without it: stop writing it (no
         // resolve, no commit) until the group assigns partitions again.
@@ -96,6 +125,8 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
         consumer.pause([{ topic: batch.topic, partitions: [p] }]);
         return;
       }
+      clearStalled(p);
+      if (!result) return; // abandoned: stopping or rebalanced
       end();
       if (result.undecodable.length) {
         await dlq.send({
@@ -118,6 +149,12 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     },
   });
 
+  function clearStalled(p: number) {
+    if (!stalled.delete(p)) return;
+    stalledGauge.set(stalled.size);
+    log.info({ partition: p }, 'archive writes recovered');
+  }
+
   function fail(err: Error) {
     // A consumer stopped on purpose reports its interrupted fetch as a crash: not a failure.
     if (fatal || stopping) return;
@@ -126,27 +163,15 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     deps.onFatal(err);
   }
 
-  async function withRetries<T>(fn: () => Promise<T>, l: Logger): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (err instanceof PartitionLostError) throw err; // not transient: another member owns it
-        if (attempt >= STORE_RETRIES) {
-          fail(err as Error);
-          throw err;
-        }
-        l.warn({ err, attempt }, 'archive write failed, retrying');
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-      }
-    }
-  }
-
   return {
     stop: () => (stopping ??= (async () => {
       await consumer.disconnect();
       await dlq.disconnect();
     })()),
     healthy: () => !fatal && !stopping,
+    ready: async () => {
+      const [p, err] = stalled.entries().next().value ?? [];
+      if (err) throw new Error(`archiving partition ${p} keeps failing (${stalled.size} stalled): ${err.message}`, { cause: err });
+    },
   };
 }
