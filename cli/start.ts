@@ -144,6 +144,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
         const stagingDir = handle.kind === 'embedded' ? path.join(cfg.dataDir, 'speed-staging') : undefined;
         const speed = await startSpeedLayer(cfg, { kafka, ch: handle.client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer'), stagingDir, concurrent: handle.concurrent });
         onStop('speed layer', speed.stop);
+        checks.speed = speed.ready;
       }
       if (role === 'batch') {
         const batch = await startBatchLayer(cfg, { ch: (ch as ClickHouseHandle).client, store: store as ObjectStore, kafka, registry, log, schedule: true, adminToken });

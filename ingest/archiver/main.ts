@@ -10,6 +10,7 @@ import type { Topics } from '../../schemas/topics';
 import { PartitionArchiver, PartitionLostError, type ChunkResult } from './partition-archiver';
 import { commitHint } from '../../infra/kafka/commit-hint';
 import { retryInBatch } from '../../infra/kafka/retry-in-batch';
+import { createStalledPartitions } from '../../infra/kafka/stalled-partitions';
 
 export interface ArchiverConfig {
   groupId: string;
@@ -44,8 +45,6 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   const deadLettered = new Counter({ name: 'weir_archiver_dead_lettered_total', help: 'Undecodable messages sent to the DLQ', registers: [deps.registry] });
   const flushSeconds = new Histogram({ name: 'weir_archiver_flush_seconds', help: 'Time to write one partition batch', registers: [deps.registry] });
   const partitionsLost = new Counter({ name: 'weir_archiver_partitions_lost_total', help: 'Partitions whose state another member wrote while this one held them (a lapsed member fenced off)', registers: [deps.registry] });
-  const storeFailures = new Counter({ name: 'weir_archiver_write_failures_total', help: 'Failed attempts to archive a partition batch (retried with backoff)', registers: [deps.registry] });
-  const stalledGauge = new Gauge({ name: 'weir_archiver_stalled_partitions', help: 'Partitions whose current batch keeps failing to be archived', registers: [deps.registry] });
   const nextOffset = new Gauge({ name: 'weir_archiver_next_offset', help: 'First offset not yet archived, per partition', labelNames: ['partition'], registers: [deps.registry] });
 
   const consumer: Consumer = deps.kafka.consumer({
@@ -59,8 +58,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   });
   const dlq: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   const archivers = new Map<number, PartitionArchiver>();
-  /** Partition → the last write error, while its batch is being retried. */
-  const stalled = new Map<number, Error>();
+  const stalled = createStalledPartitions('archiver', deps.registry, log);
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
@@ -105,16 +103,11 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
             isRunning,
             isStale,
             permanent: (err) => err instanceof PartitionLostError,
-            onFailure: (err, attempt, delayMs) => {
-              storeFailures.inc();
-              stalled.set(p, err as Error);
-              stalledGauge.set(stalled.size);
-              log.warn({ err, partition: p, attempt, delayMs }, 'archive write failed; retrying');
-            },
+            onFailure: (err, attempt, delayMs) => stalled.failed(p, err, attempt, delayMs),
           },
         );
       } catch (err) {
-        clearStalled(p);
+        stalled.cleared(p);
         if (!(err instanceof PartitionLostError)) throw err;
         // This member lapsed and the partition moved on without it: stop writing it (no
         // resolve, no commit) until the group assigns partitions again.
@@ -125,7 +118,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
         consumer.pause([{ topic: batch.topic, partitions: [p] }]);
         return;
       }
-      clearStalled(p);
+      stalled.cleared(p);
       if (!result) return; // abandoned: stopping or rebalanced
       end();
       if (result.undecodable.length) {
@@ -149,12 +142,6 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     },
   });
 
-  function clearStalled(p: number) {
-    if (!stalled.delete(p)) return;
-    stalledGauge.set(stalled.size);
-    log.info({ partition: p }, 'archive writes recovered');
-  }
-
   function fail(err: Error) {
     // A consumer stopped on purpose reports its interrupted fetch as a crash: not a failure.
     if (fatal || stopping) return;
@@ -169,9 +156,6 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
       await dlq.disconnect();
     })()),
     healthy: () => !fatal && !stopping,
-    ready: async () => {
-      const [p, err] = stalled.entries().next().value ?? [];
-      if (err) throw new Error(`archiving partition ${p} keeps failing (${stalled.size} stalled): ${err.message}`, { cause: err });
-    },
+    ready: stalled.ready,
   };
 }

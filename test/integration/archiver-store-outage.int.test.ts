@@ -14,15 +14,11 @@ import { readArchive } from '../support/archive-reader';
 import { removeScratchDir } from '../support/scratch-dir';
 import { produce, storedEvents } from '../support/speed-fixture';
 import { testEnv } from '../support/test-stack';
+import { expectStalledButAlive, metricValue } from '../support/metrics';
 import { waitFor } from '../support/wait-for';
 import { startWeirProcess, type WeirProcess } from '../support/weir-process';
 
 jest.setTimeout(240_000);
-
-const metric = async (url: string, name: string): Promise<number> => {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-};
 
 describe('archiver during an object store outage', () => {
   const { env, dataDir, prefix } = testEnv();
@@ -59,24 +55,19 @@ describe('archiver during an object store outage', () => {
     const events = storedEvents(17, 4000);
     const half = Math.floor(events.length / 2);
     await produce(topics.events, events.slice(0, half));
-    await waitFor(async () => (await metric(w.url, 'weir_archiver_events_total')) >= half || undefined, { timeoutMs: 60_000, what: 'first half archived' });
+    await waitFor(async () => (await metricValue(w.url, 'weir_archiver_events_total')) >= half || undefined, { timeoutMs: 60_000, what: 'first half archived' });
 
     const port = Number(new URL(proxy.endpoint).port);
     await proxy.stop();
     proxy = undefined;
     await produce(topics.events, events.slice(half));
     // Seven failed attempts take over 12 s of backoff: past the old give-up point.
-    await waitFor(async () => (await metric(w.url, 'weir_archiver_write_failures_total')) >= 7 || undefined, { timeoutMs: 60_000, what: 'retries' });
-    expect(w.child.exitCode).toBeNull();
-    const notReady = await fetch(`${w.url}/ready`);
-    expect(notReady.status).toBe(503);
-    expect(((await notReady.json()) as { checks: Record<string, unknown> }).checks.archiver).toBeDefined();
-    expect(await metric(w.url, 'weir_archiver_stalled_partitions')).toBeGreaterThan(0);
+    await expectStalledButAlive(w, 'archiver', 7);
 
     proxy = await startS3Proxy({ cacheDir: path.join(REPO_ROOT, '.cache'), dataDir: s3Dir, port });
-    await waitFor(async () => (await metric(w.url, 'weir_archiver_events_total')) >= events.length || undefined, { timeoutMs: 60_000, what: 'catch-up after the outage' });
+    await waitFor(async () => (await metricValue(w.url, 'weir_archiver_events_total')) >= events.length || undefined, { timeoutMs: 60_000, what: 'catch-up after the outage' });
     await waitFor(async () => (await fetch(`${w.url}/ready`)).status === 200 || undefined, { timeoutMs: 30_000, what: 'ready again' });
-    expect(await metric(w.url, 'weir_archiver_stalled_partitions')).toBe(0);
+    expect(await metricValue(w.url, 'weir_archiver_stalled_partitions')).toBe(0);
 
     const archived = await readArchive(url, s3);
     const ids = archived.map((e) => `${e.kafka_partition}:${e.kafka_offset}`);
