@@ -15,8 +15,9 @@ import { createAppRegistry, type AppRegistry } from '../infra/apps/app-registry'
 import { createClickHouse, type ClickHouseHandle } from '../infra/clickhouse/client';
 import { migrate } from '../infra/clickhouse/migrate';
 import type { Config } from '../infra/config';
-import { startHttpServer, type HttpServerHandle, type ReadinessCheck } from '../infra/http/http-server';
+import { startHttpServer, type HealthCheck, type HttpServerHandle, type ReadinessCheck } from '../infra/http/http-server';
 import { createKafka, ensureTopics, startLocalBroker, waitForKafka, type LocalBroker } from '../infra/kafka/local-broker';
+import { createKafkaProbe } from '../infra/kafka/kafka-probe';
 import { createLogger, type Logger } from '../infra/logger';
 import { createMetricsRegistry } from '../infra/metrics';
 import { createObjectStore, type ObjectStore } from '../infra/object-store/object-store';
@@ -64,6 +65,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
   const registry = createMetricsRegistry();
   const stops: { name: string; stop: () => Promise<void> }[] = [];
   const checks: Record<string, ReadinessCheck> = {};
+  const health: Record<string, HealthCheck> = {};
   const routers: Router[] = [];
   const onStop = (name: string, stop: () => Promise<void>) => stops.push({ name, stop });
 
@@ -87,7 +89,9 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
   try {
     fs.mkdirSync(cfg.dataDir, { recursive: true });
     const { kafka, brokers } = await connectKafka(cfg, opts, log, onStop);
-    checks.kafka = () => probeKafka(kafka, cfg.kafka.topics.events);
+    const kafkaProbe = createKafkaProbe(kafka, cfg.kafka.topics.events);
+    onStop('kafka probe', kafkaProbe.stop);
+    checks.kafka = kafkaProbe.check;
 
     let ch: ClickHouseHandle | undefined;
     let apps: AppRegistry | undefined;
@@ -138,6 +142,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
         );
         onStop('archiver', archiver.stop);
         checks.archiver = archiver.ready;
+        health.archiver = archiver.healthy;
       }
       if (role === 'speed') {
         const handle = ch as ClickHouseHandle;
@@ -145,6 +150,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
         const speed = await startSpeedLayer(cfg, { kafka, ch: handle.client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer'), stagingDir, concurrent: handle.concurrent });
         onStop('speed layer', speed.stop);
         checks.speed = speed.ready;
+        health.speed = speed.healthy;
       }
       if (role === 'batch') {
         const batch = await startBatchLayer(cfg, { ch: (ch as ClickHouseHandle).client, store: store as ObjectStore, kafka, registry, log, schedule: true, adminToken });
@@ -159,7 +165,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
       }
     }
 
-    const http: HttpServerHandle = await startHttpServer({ host: cfg.http.host, port: cfg.http.port, routers, checks, registry, log });
+    const http: HttpServerHandle = await startHttpServer({ host: cfg.http.host, port: cfg.http.port, routers, checks, health, registry, log });
     // The HTTP server stops first: no new work while the rest drains.
     stops.push({ name: 'http', stop: http.stop });
 
@@ -210,16 +216,6 @@ async function connectKafka(
     );
   });
   return { kafka: createKafka(b, 'weir', { logger: log, security: cfg.kafka.security }), brokers: b };
-}
-
-async function probeKafka(kafka: Kafka, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.fetchTopicMetadata({ topics: [topic] });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** Runs a start-up step, turning its failure into an error that names the component. */

@@ -26,6 +26,7 @@ import { PartitionProcessor, withSiblingClicks, type BatchOutcome } from './part
 import { commitHint } from '../infra/kafka/commit-hint';
 import { retryInBatch } from '../infra/kafka/retry-in-batch';
 import { createStalledPartitions } from '../infra/kafka/stalled-partitions';
+import { createTimeLag } from '../infra/kafka/time-lag';
 
 export interface SpeedHandle {
   stop(): Promise<void>;
@@ -92,6 +93,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   if (deps.stagingDir) await prepareStagingDir(deps.stagingDir);
   const groups = createGroupCommit({ ch: deps.ch, publish, onGroup: (n) => m.groupPartitions.observe(n), stagingDir: deps.stagingDir, pool: deps.concurrent?.(VIEW_WRITERS) });
   const stalled = createStalledPartitions('speed', deps.registry, log);
+  const timeLag = createTimeLag('speed', deps.registry);
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
@@ -113,6 +115,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     // the others' probabilistic matches, see siblingsHold).
     restoring.clear();
     processors.clear();
+    timeLag.reset();
     assignedAll = false;
     const join = ++joins;
     const assigned = e.payload.memberAssignment[cfg.kafka.topics.events] ?? [];
@@ -183,6 +186,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      timeLag.started(batch);
       let last: number | undefined;
       try {
         last = await retryInBatch(() => writeBatch(batch), {
@@ -199,6 +203,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
       if (last === undefined) return; // abandoned: stopping or rebalanced
       await commitHint(consumer, batch.topic, batch.partition, last + 1, log);
       resolveOffset(batch.lastOffset());
+      timeLag.written(batch);
       await heartbeat();
     },
   });

@@ -10,6 +10,8 @@ import type { Logger } from '../logger';
 import { errorMiddleware, notFound } from './errors-middleware';
 
 export type ReadinessCheck = () => Promise<void>;
+/** Whether a long-running part (a consumer) is still working; false once it stopped for good. */
+export type HealthCheck = () => boolean;
 
 export interface HttpServerHandle {
   url: string;
@@ -23,6 +25,8 @@ export interface HttpServerOptions {
   port: number;
   routers: Router[];
   checks: Record<string, ReadinessCheck>;
+  /** The parts whose death `/health` reports (a liveness probe restarts the process then). */
+  health?: Record<string, HealthCheck>;
   registry: Registry;
   log: Logger;
 }
@@ -32,7 +36,9 @@ export function createHttpApp(o: Omit<HttpServerOptions, 'host' | 'port'>): expr
   app.disable('x-powered-by');
   app.set('etag', false);
   app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
+    const parts = Object.entries(o.health ?? {}).map(([name, healthy]) => [name, healthy() ? 'ok' : 'stopped'] as const);
+    const ok = parts.every(([, s]) => s === 'ok');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unhealthy', components: Object.fromEntries(parts) });
   });
   app.get('/ready', async (_req, res) => {
     const results = await Promise.all(

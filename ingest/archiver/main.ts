@@ -11,6 +11,7 @@ import { PartitionArchiver, PartitionLostError, type ChunkResult } from './parti
 import { commitHint } from '../../infra/kafka/commit-hint';
 import { retryInBatch } from '../../infra/kafka/retry-in-batch';
 import { createStalledPartitions } from '../../infra/kafka/stalled-partitions';
+import { createTimeLag } from '../../infra/kafka/time-lag';
 
 export interface ArchiverConfig {
   groupId: string;
@@ -59,6 +60,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   const dlq: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   const archivers = new Map<number, PartitionArchiver>();
   const stalled = createStalledPartitions('archiver', deps.registry, log);
+  const timeLag = createTimeLag('archiver', deps.registry);
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
@@ -69,6 +71,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   // After a rebalance another member may have archived our partitions: re-read their state.
   consumer.on(consumer.events.GROUP_JOIN, () => {
     archivers.clear();
+    timeLag.reset();
     if (lost.size) consumer.resume([{ topic: cfg.topics.events, partitions: [...lost] }]);
     lost.clear();
   });
@@ -81,6 +84,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      timeLag.started(batch);
       const p = batch.partition;
       const end = flushSeconds.startTimer();
       let result;
@@ -138,6 +142,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
         await commitHint(consumer, batch.topic, p, result.commit, log);
       }
       resolveOffset(batch.lastOffset());
+      timeLag.written(batch);
       await heartbeat();
     },
   });

@@ -14,7 +14,7 @@ import { readArchive } from '../support/archive-reader';
 import { removeScratchDir } from '../support/scratch-dir';
 import { produce, storedEvents } from '../support/speed-fixture';
 import { testEnv } from '../support/test-stack';
-import { expectStalledButAlive, metricValue } from '../support/metrics';
+import { expectStalledButAlive, metricMax, metricValue } from '../support/metrics';
 import { waitFor } from '../support/wait-for';
 import { startWeirProcess, type WeirProcess } from '../support/weir-process';
 
@@ -68,6 +68,7 @@ describe('archiver during an object store outage', () => {
     await waitFor(async () => (await metricValue(w.url, 'weir_archiver_events_total')) >= events.length || undefined, { timeoutMs: 60_000, what: 'catch-up after the outage' });
     await waitFor(async () => (await fetch(`${w.url}/ready`)).status === 200 || undefined, { timeoutMs: 30_000, what: 'ready again' });
     expect(await metricValue(w.url, 'weir_archiver_stalled_partitions')).toBe(0);
+    await waitFor(async () => (await metricMax(w.url, 'weir_archiver_lag_seconds')) === 0, { timeoutMs: 30_000, what: 'no lag' });
 
     const archived = await readArchive(url, s3);
     const ids = archived.map((e) => `${e.kafka_partition}:${e.kafka_offset}`);

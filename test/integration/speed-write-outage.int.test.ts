@@ -15,7 +15,7 @@ import { testEnv } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
 import { removeScratchDir } from '../support/scratch-dir';
 import { startWeirProcess, type WeirProcess } from '../support/weir-process';
-import { expectStalledButAlive } from '../support/metrics';
+import { expectStalledButAlive, metricMax } from '../support/metrics';
 
 jest.setTimeout(240_000);
 
@@ -55,6 +55,7 @@ describe('speed layer during a write outage', () => {
     await fs.rename(`${staging}.away`, staging);
     await waitFor(async () => (await fetch(`${w.url}/ready`)).status === 200 || undefined, { timeoutMs: 60_000, what: 'ready again' });
     await waitFor(caughtUp, { timeoutMs: 60_000, what: 'catch-up' });
+    await waitFor(async () => (await metricMax(w.url, 'weir_speed_lag_seconds')) === 0, { timeoutMs: 30_000, what: 'no lag' });
     expect(await w.stop('SIGTERM')).toBe(0);
     weir = undefined;
 
