@@ -18,6 +18,7 @@ import type { Config } from '../infra/config';
 import { startHttpServer, type HealthCheck, type HttpServerHandle, type ReadinessCheck } from '../infra/http/http-server';
 import { createKafka, ensureTopics, startLocalBroker, waitForKafka, type LocalBroker } from '../infra/kafka/local-broker';
 import { createKafkaProbe } from '../infra/kafka/kafka-probe';
+import { createTopicIdLookup } from '../infra/kafka/topic-id';
 import { createLogger, type Logger } from '../infra/logger';
 import { createMetricsRegistry } from '../infra/metrics';
 import { createObjectStore, type ObjectStore } from '../infra/object-store/object-store';
@@ -138,6 +139,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
             registry,
             log,
             onFatal: fatal('archiver'),
+            topicIdOf: createTopicIdLookup(brokers, cfg.kafka.security),
           },
         );
         onStop('archiver', archiver.stop);

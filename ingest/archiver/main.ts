@@ -7,11 +7,12 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../infra/logger';
 import type { ObjectStore } from '../../infra/object-store/object-store';
 import type { Topics } from '../../schemas/topics';
-import { PartitionArchiver, PartitionLostError, type ChunkResult } from './partition-archiver';
+import { PartitionArchiver, PartitionLostError, ResumeRefusedError, type ChunkResult } from './partition-archiver';
 import { commitHint } from '../../infra/kafka/commit-hint';
 import { retryInBatch } from '../../infra/kafka/retry-in-batch';
 import { createStalledPartitions } from '../../infra/kafka/stalled-partitions';
 import { createTimeLag } from '../../infra/kafka/time-lag';
+import type { TopicIdOf } from '../../infra/kafka/topic-id';
 
 export interface ArchiverConfig {
   groupId: string;
@@ -27,8 +28,10 @@ export interface ArchiverDeps {
   store: ObjectStore;
   registry: Registry;
   log: Logger;
-  /** Called when the archiver cannot go on (e.g. the object store keeps failing). */
+  /** Called when the archiver cannot go on (its consumer crashed for good). */
   onFatal: (err: Error) => void;
+  /** The topic's current id, stored with every position and checked when a partition resumes. */
+  topicIdOf: TopicIdOf;
 }
 
 export interface ArchiverHandle {
@@ -46,6 +49,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   const deadLettered = new Counter({ name: 'weir_archiver_dead_lettered_total', help: 'Undecodable messages sent to the DLQ', registers: [deps.registry] });
   const flushSeconds = new Histogram({ name: 'weir_archiver_flush_seconds', help: 'Time to write one partition batch', registers: [deps.registry] });
   const partitionsLost = new Counter({ name: 'weir_archiver_partitions_lost_total', help: 'Partitions whose state another member wrote while this one held them (a lapsed member fenced off)', registers: [deps.registry] });
+  const refusedSkipped = new Gauge({ name: 'weir_archiver_refused_skipped_messages', help: 'Messages a partition refused to resume (stored position of another topic id, or past the log end) would have skipped', labelNames: ['partition'], registers: [deps.registry] });
   const nextOffset = new Gauge({ name: 'weir_archiver_next_offset', help: 'First offset not yet archived, per partition', labelNames: ['partition'], registers: [deps.registry] });
 
   const consumer: Consumer = deps.kafka.consumer({
@@ -66,14 +70,23 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
 
   await dlq.connect();
   await consumer.connect();
-  /** Partitions paused because another member took them: until the next assignment. */
-  const lost = new Set<number>();
-  // After a rebalance another member may have archived our partitions: re-read their state.
+  /** Partitions paused until the next assignment: another member took them, or their stored position is not this topic's. */
+  const parked = new Map<number, PartitionLostError | ResumeRefusedError>();
+  let topicId: Promise<string> | undefined;
+  const currentTopicId = () =>
+    (topicId ??= deps.topicIdOf(cfg.topics.events).catch((err: unknown) => {
+      topicId = undefined;
+      throw err;
+    }));
+  // After a rebalance another member may have archived our partitions: re-read their state
+  // (and the topic's id: it may have been recreated meanwhile).
   consumer.on(consumer.events.GROUP_JOIN, () => {
     archivers.clear();
     timeLag.reset();
-    if (lost.size) consumer.resume([{ topic: cfg.topics.events, partitions: [...lost] }]);
-    lost.clear();
+    topicId = undefined;
+    if (parked.size) consumer.resume([{ topic: cfg.topics.events, partitions: [...parked.keys()] }]);
+    parked.clear();
+    refusedSkipped.reset();
   });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) fail(e.payload.error);
@@ -92,9 +105,9 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
         result = await retryInBatch<ChunkResult>(
           async () => {
             let archiver = archivers.get(p);
-            if (!archiver) archivers.set(p, (archiver = new PartitionArchiver(deps.store, p)));
+            if (!archiver) archivers.set(p, (archiver = new PartitionArchiver(deps.store, p, await currentTopicId())));
             try {
-              return await archiver.archive(batch.messages);
+              return await archiver.archive(batch.messages, Number(batch.highWatermark));
             } catch (err) {
               // Where the failed write stopped is unknown: re-read the state next time, as the
               // next owner would after a crash at that point.
@@ -106,19 +119,25 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
             heartbeat,
             isRunning,
             isStale,
-            permanent: (err) => err instanceof PartitionLostError,
+            permanent: (err) => err instanceof PartitionLostError || err instanceof ResumeRefusedError,
             onFailure: (err, attempt, delayMs) => stalled.failed(p, err, attempt, delayMs),
           },
         );
       } catch (err) {
         stalled.cleared(p);
-        if (!(err instanceof PartitionLostError)) throw err;
-        // This member lapsed and the partition moved on without it: stop writing it (no
-        // resolve, no commit) until the group assigns partitions again.
-        log.warn({ partition: p }, err.message);
-        partitionsLost.inc();
+        if (err instanceof PartitionLostError) {
+          // This member lapsed and the partition moved on without it.
+          log.warn({ partition: p }, err.message);
+          partitionsLost.inc();
+        } else if (err instanceof ResumeRefusedError) {
+          log.error({ partition: p, skipped: err.skipped }, err.message);
+          refusedSkipped.set({ partition: String(p) }, err.skipped);
+        } else {
+          throw err;
+        }
+        // Stop writing the partition (no resolve, no commit) until the group assigns partitions again.
         archivers.delete(p);
-        lost.add(p);
+        parked.set(p, err);
         consumer.pause([{ topic: batch.topic, partitions: [p] }]);
         return;
       }
@@ -161,6 +180,10 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
       await dlq.disconnect();
     })()),
     healthy: () => !fatal && !stopping,
-    ready: stalled.ready,
+    ready: async () => {
+      await stalled.ready();
+      const refused = [...parked.values()].find((e) => e instanceof ResumeRefusedError);
+      if (refused) throw refused;
+    },
   };
 }

@@ -29,6 +29,8 @@ import { encodeArrowFile } from './arrow-writer';
 export interface PartitionState {
   next: number;
   pending?: { first: number; last: number };
+  /** The id of the topic these offsets belong to (see topic-id.ts); absent in older states. */
+  topicId?: string;
 }
 
 export interface ChunkResult {
@@ -48,6 +50,22 @@ export class PartitionLostError extends Error {
   }
 }
 
+/**
+ * The stored position cannot be the topic's: resuming from it would skip messages silently
+ * (batch would then call their days exact). `skipped`: how many messages of the log as it is
+ * now lie below the stored position.
+ */
+export class ResumeRefusedError extends Error {
+  constructor(
+    readonly partition: number,
+    reason: string,
+    readonly skipped: number,
+  ) {
+    super(`refusing to resume archiving partition ${partition}: ${reason}; ${skipped} messages would be skipped. Move the state object aside (or delete it) to archive this topic from its start`);
+    this.name = new.target.name;
+  }
+}
+
 export class PartitionArchiver {
   private state: PartitionState | undefined;
   /** The state object's version as last read or written; undefined: there was none. */
@@ -58,19 +76,29 @@ export class PartitionArchiver {
   constructor(
     private readonly store: ObjectStore,
     readonly partition: number,
+    private readonly topicId: string,
   ) {}
 
-  async loadState(): Promise<PartitionState> {
+  /** `logEnd`: the partition's high watermark, when known (a stored position past it is refused). */
+  async loadState(logEnd?: number): Promise<PartitionState> {
     const obj = await this.store.getVersioned(archiverStateKey(this.partition));
-    this.state = obj ? (JSON.parse(obj.body.toString('utf8')) as PartitionState) : { next: 0 };
+    const state = obj ? (JSON.parse(obj.body.toString('utf8')) as PartitionState) : { next: 0 };
+    const below = Math.min(state.next, logEnd ?? state.next);
+    if (state.topicId !== undefined && state.topicId !== this.topicId) {
+      throw new ResumeRefusedError(this.partition, `its state was written for topic id ${state.topicId}, the topic now has id ${this.topicId} (recreated, another cluster, or another KAFKA_TOPIC_PREFIX on the same store)`, below);
+    }
+    if (logEnd !== undefined && state.next > logEnd) {
+      throw new ResumeRefusedError(this.partition, `its state resumes at offset ${state.next}, past the end of the log (${logEnd})`, logEnd);
+    }
+    this.state = state;
     this.version = obj?.version;
     this.redo = [];
-    return this.state;
+    return state;
   }
 
   private async saveState(s: PartitionState): Promise<void> {
     const key = archiverStateKey(this.partition);
-    const body = Buffer.from(JSON.stringify(s));
+    const body = Buffer.from(JSON.stringify({ ...s, topicId: this.topicId }));
     const condition = this.version === undefined ? { ifNoneMatch: true as const } : { ifMatch: this.version };
     const written = await this.store.putIf(key, body, condition);
     let version = written.ok ? written.version : undefined;
@@ -85,9 +113,9 @@ export class PartitionArchiver {
     this.version = version;
   }
 
-  /** Archives the messages of one fetched batch (offsets ascending). */
-  async archive(messages: KafkaMessage[]): Promise<ChunkResult> {
-    const state = this.state ?? (await this.loadState());
+  /** Archives the messages of one fetched batch (offsets ascending); `logEnd` as for loadState. */
+  async archive(messages: KafkaMessage[], logEnd?: number): Promise<ChunkResult> {
+    const state = this.state ?? (await this.loadState(logEnd));
     const none: ChunkResult = { archived: 0, files: [], undecodable: [] };
     if (state.pending) {
       const { first, last } = state.pending;
