@@ -26,6 +26,7 @@ import { PartitionProcessor, withSiblingClicks, type BatchOutcome } from './part
 import { commitHint } from '../infra/kafka/commit-hint';
 import { retryInBatch } from '../infra/kafka/retry-in-batch';
 import { createStalledPartitions } from '../infra/kafka/stalled-partitions';
+import { createRefusedPartitions, ResumeRefusedError } from '../infra/kafka/refused-partitions';
 import { createTimeLag } from '../infra/kafka/time-lag';
 
 export interface SpeedHandle {
@@ -94,6 +95,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   const groups = createGroupCommit({ ch: deps.ch, publish, onGroup: (n) => m.groupPartitions.observe(n), stagingDir: deps.stagingDir, pool: deps.concurrent?.(VIEW_WRITERS) });
   const stalled = createStalledPartitions('speed', deps.registry, log);
   const timeLag = createTimeLag('speed', deps.registry);
+  const refused = createRefusedPartitions('speed', deps.registry, log);
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
@@ -116,6 +118,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     restoring.clear();
     processors.clear();
     timeLag.reset();
+    refused.reset(consumer, cfg.kafka.topics.events);
     assignedAll = false;
     const join = ++joins;
     const assigned = e.payload.memberAssignment[cfg.kafka.topics.events] ?? [];
@@ -194,9 +197,12 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
           isRunning,
           isStale,
           // Kafka errors are retried by kafkajs (the batch is fetched again).
-          permanent: isKafkaError,
+          permanent: (err) => isKafkaError(err) || err instanceof ResumeRefusedError,
           onFailure: (err, attempt, delayMs) => stalled.failed(batch.partition, err, attempt, delayMs),
         });
+      } catch (err) {
+        if (err instanceof ResumeRefusedError) return refused.refuse(consumer, batch.topic, err);
+        throw err;
       } finally {
         stalled.cleared(batch.partition);
       }
@@ -212,6 +218,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   async function writeBatch(batch: Batch): Promise<number> {
     try {
       const p = await processorFor(batch.partition);
+      p.checkResume(Number(batch.highWatermark));
       // Until every partition of the join is restored, its clicks are neither in memory nor
       // skippable (siblingsHold): the first batches wait for the restores, which the engine
       // runs one at a time anyway.
@@ -282,7 +289,10 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         await admin.disconnect();
       })()),
     healthy: () => !fatal && !stopping,
-    ready: stalled.ready,
+    ready: async () => {
+      await stalled.ready();
+      await refused.ready();
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import { decodeStoredEvent } from '../schemas/decode-stored-event';
 import { AttributionState, clickStateSpanMs, ipUaKey, PROBABILISTIC_WINDOW_MS, type AppRules, type ClickRef, type ForeignClicks, type Decision, type Outcome } from './attribution/attribution-state';
 import { deriveDimensions } from './realtime-views/derive-dimensions';
 import { redoUnapplied } from './group-commit';
+import { ResumeRefusedError } from '../infra/kafka/refused-partitions';
 import { viewsThrough } from './realtime-views/views-writer';
 
 export interface AttributionRow {
@@ -157,6 +158,21 @@ export class PartitionProcessor {
   }
 
   /** Decides every message of a batch in offset order; messages below the resume position are skipped. */
+  /**
+   * Throws when the rows written for this partition end past the log's end: the topic was
+   * recreated (offsets from 0 again) or truncated, and resuming would skip every message below
+   * the old position. (Without a stored topic id, a recreated topic that has grown past the old
+   * position goes unnoticed here; the archiver stores the id.)
+   */
+  checkResume(logEnd: number): void {
+    if (this.next <= logEnd) return;
+    throw new ResumeRefusedError(
+      this.partition,
+      `refusing to resume the speed layer on partition ${this.partition}: events_rt holds offsets up to ${this.next - 1}, past the end of the log (${logEnd}); the topic was recreated or truncated, and ${logEnd} messages would be skipped. Remove the partition's rows from events_rt to start it over`,
+      logEnd,
+    );
+  }
+
   process(messages: KafkaMessage[], now: number, foreign?: ForeignClicks): BatchOutcome {
     const out: BatchOutcome = { rows: new EventsRtRows(), attributions: [], duplicates: 0, lateClicks: 0, skipped: 0, undecodable: [], rejections: [] };
     for (const m of messages) {

@@ -7,7 +7,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../infra/logger';
 import type { ObjectStore } from '../../infra/object-store/object-store';
 import type { Topics } from '../../schemas/topics';
-import { PartitionArchiver, PartitionLostError, ResumeRefusedError, type ChunkResult } from './partition-archiver';
+import { PartitionArchiver, PartitionLostError, type ChunkResult } from './partition-archiver';
+import { createRefusedPartitions, ResumeRefusedError } from '../../infra/kafka/refused-partitions';
 import { commitHint } from '../../infra/kafka/commit-hint';
 import { retryInBatch } from '../../infra/kafka/retry-in-batch';
 import { createStalledPartitions } from '../../infra/kafka/stalled-partitions';
@@ -49,7 +50,6 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   const deadLettered = new Counter({ name: 'weir_archiver_dead_lettered_total', help: 'Undecodable messages sent to the DLQ', registers: [deps.registry] });
   const flushSeconds = new Histogram({ name: 'weir_archiver_flush_seconds', help: 'Time to write one partition batch', registers: [deps.registry] });
   const partitionsLost = new Counter({ name: 'weir_archiver_partitions_lost_total', help: 'Partitions whose state another member wrote while this one held them (a lapsed member fenced off)', registers: [deps.registry] });
-  const refusedSkipped = new Gauge({ name: 'weir_archiver_refused_skipped_messages', help: 'Messages a partition refused to resume (stored position of another topic id, or past the log end) would have skipped', labelNames: ['partition'], registers: [deps.registry] });
   const nextOffset = new Gauge({ name: 'weir_archiver_next_offset', help: 'First offset not yet archived, per partition', labelNames: ['partition'], registers: [deps.registry] });
 
   const consumer: Consumer = deps.kafka.consumer({
@@ -70,8 +70,9 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
 
   await dlq.connect();
   await consumer.connect();
-  /** Partitions paused until the next assignment: another member took them, or their stored position is not this topic's. */
-  const parked = new Map<number, PartitionLostError | ResumeRefusedError>();
+  /** Partitions paused until the next assignment because another member took them. */
+  const lost = new Set<number>();
+  const refused = createRefusedPartitions('archiver', deps.registry, log);
   let topicId: Promise<string> | undefined;
   const currentTopicId = () =>
     (topicId ??= deps.topicIdOf(cfg.topics.events).catch((err: unknown) => {
@@ -84,9 +85,9 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     archivers.clear();
     timeLag.reset();
     topicId = undefined;
-    if (parked.size) consumer.resume([{ topic: cfg.topics.events, partitions: [...parked.keys()] }]);
-    parked.clear();
-    refusedSkipped.reset();
+    if (lost.size) consumer.resume([{ topic: cfg.topics.events, partitions: [...lost] }]);
+    lost.clear();
+    refused.reset(consumer, cfg.topics.events);
   });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) fail(e.payload.error);
@@ -125,19 +126,14 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
         );
       } catch (err) {
         stalled.cleared(p);
-        if (err instanceof PartitionLostError) {
-          // This member lapsed and the partition moved on without it.
-          log.warn({ partition: p }, err.message);
-          partitionsLost.inc();
-        } else if (err instanceof ResumeRefusedError) {
-          log.error({ partition: p, skipped: err.skipped }, err.message);
-          refusedSkipped.set({ partition: String(p) }, err.skipped);
-        } else {
-          throw err;
-        }
-        // Stop writing the partition (no resolve, no commit) until the group assigns partitions again.
         archivers.delete(p);
-        parked.set(p, err);
+        if (err instanceof ResumeRefusedError) return refused.refuse(consumer, batch.topic, err);
+        if (!(err instanceof PartitionLostError)) throw err;
+        // This member lapsed and the partition moved on without it: stop writing it (no
+        // resolve, no commit) until the group assigns partitions again.
+        log.warn({ partition: p }, err.message);
+        partitionsLost.inc();
+        lost.add(p);
         consumer.pause([{ topic: batch.topic, partitions: [p] }]);
         return;
       }
@@ -182,8 +178,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     healthy: () => !fatal && !stopping,
     ready: async () => {
       await stalled.ready();
-      const refused = [...parked.values()].find((e) => e instanceof ResumeRefusedError);
-      if (refused) throw refused;
+      await refused.ready();
     },
   };
 }

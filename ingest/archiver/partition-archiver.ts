@@ -25,6 +25,7 @@ import { archiveKey, archiverStateKey, eventDate } from '../../schemas/archive-l
 import type { ArchivedEvent } from '../../schemas/event';
 import { decodeStoredEvent } from '../../schemas/decode-stored-event';
 import { encodeArrowFile } from './arrow-writer';
+import { ResumeRefusedError } from '../../infra/kafka/refused-partitions';
 
 export interface PartitionState {
   next: number;
@@ -50,22 +51,6 @@ export class PartitionLostError extends Error {
   }
 }
 
-/**
- * The stored position cannot be the topic's: resuming from it would skip messages silently
- * (batch would then call their days exact). `skipped`: how many messages of the log as it is
- * now lie below the stored position.
- */
-export class ResumeRefusedError extends Error {
-  constructor(
-    readonly partition: number,
-    reason: string,
-    readonly skipped: number,
-  ) {
-    super(`refusing to resume archiving partition ${partition}: ${reason}; ${skipped} messages would be skipped. Move the state object aside (or delete it) to archive this topic from its start`);
-    this.name = new.target.name;
-  }
-}
-
 export class PartitionArchiver {
   private state: PartitionState | undefined;
   /** The state object's version as last read or written; undefined: there was none. */
@@ -85,15 +70,23 @@ export class PartitionArchiver {
     const state = obj ? (JSON.parse(obj.body.toString('utf8')) as PartitionState) : { next: 0 };
     const below = Math.min(state.next, logEnd ?? state.next);
     if (state.topicId !== undefined && state.topicId !== this.topicId) {
-      throw new ResumeRefusedError(this.partition, `its state was written for topic id ${state.topicId}, the topic now has id ${this.topicId} (recreated, another cluster, or another KAFKA_TOPIC_PREFIX on the same store)`, below);
+      throw this.refused(`its state was written for topic id ${state.topicId}, the topic now has id ${this.topicId} (recreated, another cluster, or another KAFKA_TOPIC_PREFIX on the same store)`, below);
     }
     if (logEnd !== undefined && state.next > logEnd) {
-      throw new ResumeRefusedError(this.partition, `its state resumes at offset ${state.next}, past the end of the log (${logEnd})`, logEnd);
+      throw this.refused(`its state resumes at offset ${state.next}, past the end of the log (${logEnd})`, logEnd);
     }
     this.state = state;
     this.version = obj?.version;
     this.redo = [];
     return state;
+  }
+
+  private refused(reason: string, skipped: number): ResumeRefusedError {
+    return new ResumeRefusedError(
+      this.partition,
+      `refusing to resume archiving partition ${this.partition}: ${reason}; ${skipped} messages would be skipped. Move ${archiverStateKey(this.partition)} aside to archive this topic from its start`,
+      skipped,
+    );
   }
 
   private async saveState(s: PartitionState): Promise<void> {

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import type { KafkaMessage } from 'kafkajs';
-import { PartitionArchiver, PartitionLostError, ResumeRefusedError, type PartitionState } from '../../ingest/archiver/partition-archiver';
+import { PartitionArchiver, PartitionLostError, type PartitionState } from '../../ingest/archiver/partition-archiver';
+import { ResumeRefusedError } from '../../infra/kafka/refused-partitions';
 import { createObjectStore, type ObjectStore, type PutCondition } from '../../infra/object-store/object-store';
 import { ARCHIVE_PREFIX, parseArchiveKey } from '../../schemas/archive-layout';
 

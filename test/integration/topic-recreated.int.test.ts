@@ -1,24 +1,28 @@
 /**
- * The `events` topic is deleted and created again under the same name while the archiver is
- * down: its offsets start again at 0. The archiver must not resume from its stored position
- * (it would skip every new message below it without a word); it refuses, says why in `/ready`
- * and its metrics, and stays up.
+ * The `events` topic is deleted and created again under the same name while a consumer is
+ * down: its offsets start again at 0. The archiver and the speed layer must not resume from
+ * their stored positions (they would skip every new message below them without a word); they
+ * refuse, say why in `/ready` and their metrics, and stay up. The archiver knows by the topic
+ * id it stored; the speed layer, which stores none yet, by its position past the log's end.
  */
 import path from 'node:path';
 import { createKafka, ensureTopics } from '../../infra/kafka/local-broker';
 import { topicNames } from '../../schemas/topics';
 import { testBrokers } from '../setup/test-broker';
 import { readArchive } from '../support/archive-reader';
-import { metricMax, metricValue } from '../support/metrics';
+import { metricMax } from '../support/metrics';
 import { removeScratchDir } from '../support/scratch-dir';
-import { produce, storedEvents } from '../support/speed-fixture';
+import { groupProgress, produce, storedEvents } from '../support/speed-fixture';
 import { testEnv } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
 import { startWeirProcess, type WeirProcess } from '../support/weir-process';
 
 jest.setTimeout(240_000);
 
-describe('archiver after its topic was recreated', () => {
+describe.each([
+  { role: 'archiver', reason: /topic id .* now has id/ },
+  { role: 'speed', reason: /past the end of the log \(\d+\)/ },
+] as const)('$role after its topic was recreated', ({ role, reason }) => {
   const { env, dataDir, prefix } = testEnv();
   const topics = topicNames(prefix);
   const archiveUrl = `file://${path.join(dataDir, 'archive')}`;
@@ -27,7 +31,12 @@ describe('archiver after its topic was recreated', () => {
     ensureTopics(testBrokers(), [
       { topic: topics.events, numPartitions: 1 },
       { topic: topics.dlq, numPartitions: 1 },
+      { topic: topics.attributions, numPartitions: 1 },
     ]);
+  const caughtUp = async () => {
+    const g = await groupProgress(topics.events, `${topics.events}-${role}`);
+    return g.end > 0 && g.committed >= g.end;
+  };
   let weir: WeirProcess | undefined;
   afterAll(async () => {
     await weir?.stop('SIGKILL');
@@ -36,11 +45,10 @@ describe('archiver after its topic was recreated', () => {
 
   it('refuses to resume at its old position, with a clear error and the messages it would skip', async () => {
     await createTopics();
-    weir = await startWeirProcess(['--role', 'archiver'], roleEnv);
+    weir = await startWeirProcess(['--role', role], roleEnv, 120_000);
     const before = storedEvents(31, 300);
     await produce(topics.events, before);
-    const w1 = weir;
-    await waitFor(async () => (await metricValue(w1.url, 'weir_archiver_events_total')) >= before.length || undefined, { timeoutMs: 60_000, what: 'first topic archived' });
+    await waitFor(caughtUp, { timeoutMs: 60_000, what: 'first topic consumed' });
     expect(await weir.stop('SIGTERM')).toBe(0);
     weir = undefined;
 
@@ -56,20 +64,20 @@ describe('archiver after its topic was recreated', () => {
     const after = storedEvents(32, 50);
     await produce(topics.events, after);
 
-    weir = await startWeirProcess(['--role', 'archiver'], roleEnv);
+    weir = await startWeirProcess(['--role', role], roleEnv, 120_000);
     const w2 = weir;
     const ready = await waitFor(
       async () => {
         const res = await fetch(`${w2.url}/ready`);
         const body = (await res.json()) as { checks: Record<string, string> };
-        return res.status === 503 && /refusing to resume/.test(body.checks.archiver ?? '') ? body.checks.archiver : undefined;
+        return res.status === 503 && /refusing to resume/.test(body.checks[role] ?? '') ? body.checks[role] : undefined;
       },
       { timeoutMs: 60_000, what: '/ready refusing the old position' },
     );
-    expect(ready).toMatch(/topic id .* now has id/);
-    expect(await metricMax(w2.url, 'weir_archiver_refused_skipped_messages')).toBe(after.length);
+    expect(ready).toMatch(reason);
+    expect(await metricMax(w2.url, `weir_${role}_refused_skipped_messages`)).toBe(after.length);
     expect(w2.child.exitCode).toBeNull();
     // Nothing of the new topic was archived over or past the old position.
-    expect((await readArchive(archiveUrl)).length).toBe(before.length);
+    if (role === 'archiver') expect((await readArchive(archiveUrl)).length).toBe(before.length);
   });
 });
