@@ -10,7 +10,7 @@ import { createClickHouse } from '../../infra/clickhouse/client';
 import { ensureTopics } from '../../infra/kafka/local-broker';
 import { topicNames } from '../../schemas/topics';
 import { testBrokers } from '../setup/test-broker';
-import { groupProgress, produce, readEventsRt, rowKey, storedEvents, uninterruptedRowsOf } from '../support/speed-fixture';
+import { groupCaughtUp, produce, readEventsRt, rowKey, storedEvents, uninterruptedRowsOf } from '../support/speed-fixture';
 import { testEnv } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
 import { removeScratchDir } from '../support/scratch-dir';
@@ -23,10 +23,7 @@ describe('speed layer during a write outage', () => {
   const { env, dataDir, prefix } = testEnv();
   const topics = topicNames(prefix);
   const staging = path.join(dataDir, 'speed-staging');
-  const caughtUp = async () => {
-    const g = await groupProgress(topics.events, `${topics.events}-speed`);
-    return g.end > 0 && g.committed >= g.end;
-  };
+  const caughtUp = () => groupCaughtUp(topics.events, `${topics.events}-speed`);
   let weir: WeirProcess | undefined;
   afterAll(async () => {
     await weir?.stop('SIGKILL');

@@ -12,7 +12,7 @@ import { testBrokers } from '../setup/test-broker';
 import { readArchive } from '../support/archive-reader';
 import { metricMax } from '../support/metrics';
 import { removeScratchDir } from '../support/scratch-dir';
-import { groupProgress, produce, storedEvents } from '../support/speed-fixture';
+import { groupCaughtUp, produce, storedEvents } from '../support/speed-fixture';
 import { testEnv } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
 import { startWeirProcess, type WeirProcess } from '../support/weir-process';
@@ -33,10 +33,7 @@ describe.each([
       { topic: topics.dlq, numPartitions: 1 },
       { topic: topics.attributions, numPartitions: 1 },
     ]);
-  const caughtUp = async () => {
-    const g = await groupProgress(topics.events, `${topics.events}-${role}`);
-    return g.end > 0 && g.committed >= g.end;
-  };
+  const caughtUp = () => groupCaughtUp(topics.events, `${topics.events}-${role}`);
   let weir: WeirProcess | undefined;
   afterAll(async () => {
     await weir?.stop('SIGKILL');
