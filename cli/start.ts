@@ -124,6 +124,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
 
     const adminToken = cfg.adminToken ?? randomBytes(24).toString('base64url');
 
+    const topicIdOf = createTopicIdLookup(brokers, cfg.kafka.security);
     for (const role of roles) {
       if (role === 'ingest') {
         const collector = await startCollector(cfg, { brokers, apps: apps as AppRegistry, registry, log });
@@ -139,7 +140,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
             registry,
             log,
             onFatal: fatal('archiver'),
-            topicIdOf: createTopicIdLookup(brokers, cfg.kafka.security),
+            topicIdOf,
           },
         );
         onStop('archiver', archiver.stop);
@@ -149,7 +150,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
       if (role === 'speed') {
         const handle = ch as ClickHouseHandle;
         const stagingDir = handle.kind === 'embedded' ? path.join(cfg.dataDir, 'speed-staging') : undefined;
-        const speed = await startSpeedLayer(cfg, { kafka, ch: handle.client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer'), stagingDir, concurrent: handle.concurrent });
+        const speed = await startSpeedLayer(cfg, { kafka, ch: handle.client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer'), topicIdOf, stagingDir, concurrent: handle.concurrent });
         onStop('speed layer', speed.stop);
         checks.speed = speed.ready;
         health.speed = speed.healthy;

@@ -28,6 +28,7 @@ import { retryInBatch } from '../infra/kafka/retry-in-batch';
 import { createStalledPartitions } from '../infra/kafka/stalled-partitions';
 import { createRefusedPartitions, ResumeRefusedError } from '../infra/kafka/refused-partitions';
 import { createTimeLag } from '../infra/kafka/time-lag';
+import { createJoinTopicId, type TopicIdOf } from '../infra/kafka/topic-id';
 
 export interface SpeedHandle {
   stop(): Promise<void>;
@@ -43,6 +44,8 @@ export interface SpeedDeps {
   registry: Registry;
   log: Logger;
   onFatal: (err: Error) => void;
+  /** The topic's current id, recorded with each partition's rows and checked when it resumes. */
+  topicIdOf: TopicIdOf;
   /** With the embedded ClickHouse: where events_rt rows are staged as files for file() (see group-commit.ts). */
   stagingDir?: string;
   /** `n` clients whose statements run side by side (ClickHouseHandle.concurrent), for the view inserts; without it, `ch` writes them one by one. */
@@ -96,6 +99,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   const stalled = createStalledPartitions('speed', deps.registry, log);
   const timeLag = createTimeLag('speed', deps.registry);
   const refused = createRefusedPartitions('speed', deps.registry, log);
+  const topicId = createJoinTopicId(deps.topicIdOf, cfg.kafka.topics.events);
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
@@ -119,6 +123,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     processors.clear();
     timeLag.reset();
     refused.reset(consumer, cfg.kafka.topics.events);
+    topicId.reset();
     assignedAll = false;
     const join = ++joins;
     const assigned = e.payload.memberAssignment[cfg.kafka.topics.events] ?? [];
@@ -161,7 +166,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     restored = (async () => {
       const p = new PartitionProcessor(partition, rulesFor, maxLookbackMs);
       const end = m.restoreSeconds.startTimer({ partition: String(partition) });
-      await p.restore(deps.ch);
+      await p.restore(deps.ch, await topicId.get());
       end();
       // Still this join's and not dropped meanwhile (a join clears `restoring`).
       if (restoring.get(partition) === restored) processors.set(partition, p);

@@ -25,3 +25,19 @@ export function createTopicIdLookup(brokers: string[], security?: KafkaSecurity)
     }
   };
 }
+
+/**
+ * The topic's id, looked up once per group join (`reset` at each: the topic may have been
+ * recreated meanwhile); a failed lookup is forgotten, so the next call asks again.
+ */
+export function createJoinTopicId(lookup: TopicIdOf, topic: string): { get(): Promise<string>; reset(): void } {
+  let id: Promise<string> | undefined;
+  return {
+    get: () =>
+      (id ??= lookup(topic).catch((err: unknown) => {
+        id = undefined;
+        throw err;
+      })),
+    reset: () => void (id = undefined),
+  };
+}

@@ -13,7 +13,7 @@ import { commitHint } from '../../infra/kafka/commit-hint';
 import { retryInBatch } from '../../infra/kafka/retry-in-batch';
 import { createStalledPartitions } from '../../infra/kafka/stalled-partitions';
 import { createTimeLag } from '../../infra/kafka/time-lag';
-import type { TopicIdOf } from '../../infra/kafka/topic-id';
+import { createJoinTopicId, type TopicIdOf } from '../../infra/kafka/topic-id';
 
 export interface ArchiverConfig {
   groupId: string;
@@ -73,18 +73,13 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   /** Partitions paused until the next assignment because another member took them. */
   const lost = new Set<number>();
   const refused = createRefusedPartitions('archiver', deps.registry, log);
-  let topicId: Promise<string> | undefined;
-  const currentTopicId = () =>
-    (topicId ??= deps.topicIdOf(cfg.topics.events).catch((err: unknown) => {
-      topicId = undefined;
-      throw err;
-    }));
+  const topicId = createJoinTopicId(deps.topicIdOf, cfg.topics.events);
   // After a rebalance another member may have archived our partitions: re-read their state
   // (and the topic's id: it may have been recreated meanwhile).
   consumer.on(consumer.events.GROUP_JOIN, () => {
     archivers.clear();
     timeLag.reset();
-    topicId = undefined;
+    topicId.reset();
     if (lost.size) consumer.resume([{ topic: cfg.topics.events, partitions: [...lost] }]);
     lost.clear();
     refused.reset(consumer, cfg.topics.events);
@@ -106,7 +101,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
         result = await retryInBatch<ChunkResult>(
           async () => {
             let archiver = archivers.get(p);
-            if (!archiver) archivers.set(p, (archiver = new PartitionArchiver(deps.store, p, await currentTopicId())));
+            if (!archiver) archivers.set(p, (archiver = new PartitionArchiver(deps.store, p, await topicId.get())));
             try {
               return await archiver.archive(batch.messages, Number(batch.highWatermark));
             } catch (err) {
