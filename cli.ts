@@ -31,6 +31,8 @@ program
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
+    // A closed terminal: the broker no longer shares our process group, so stop it ourselves.
+    process.on('SIGHUP', () => shutdown('SIGHUP'));
     running = await startWeir(cfg, { role: o.role, demo: o.demo, demoRate: o.demoRate }, log);
     if (signalled) {
       await running.stop();

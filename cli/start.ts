@@ -15,8 +15,10 @@ import { createAppRegistry, type AppRegistry } from '../infra/apps/app-registry'
 import { createClickHouse, type ClickHouseHandle } from '../infra/clickhouse/client';
 import { migrate } from '../infra/clickhouse/migrate';
 import type { Config } from '../infra/config';
-import { startHttpServer, type HttpServerHandle, type ReadinessCheck } from '../infra/http/http-server';
+import { startHttpServer, type HealthCheck, type HttpServerHandle, type ReadinessCheck } from '../infra/http/http-server';
 import { createKafka, ensureTopics, startLocalBroker, waitForKafka, type LocalBroker } from '../infra/kafka/local-broker';
+import { createKafkaProbe } from '../infra/kafka/kafka-probe';
+import { createTopicIdLookup } from '../infra/kafka/topic-id';
 import { createLogger, type Logger } from '../infra/logger';
 import { createMetricsRegistry } from '../infra/metrics';
 import { createObjectStore, type ObjectStore } from '../infra/object-store/object-store';
@@ -72,6 +74,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
   const registry = createMetricsRegistry();
   const stops: { name: string; stop: () => Promise<void> }[] = [];
   const checks: Record<string, ReadinessCheck> = {};
+  const health: Record<string, HealthCheck> = {};
   const routers: Router[] = [];
   const adminRouters: Router[] = [];
   const onStop = (name: string, stop: () => Promise<void>) => stops.push({ name, stop });
@@ -98,7 +101,11 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
     if (opts.role && !cfg.adminToken) throw new StartupError('ADMIN_TOKEN is required with --role (every process of a deployment must share one token)');
     fs.mkdirSync(cfg.dataDir, { recursive: true });
     const { kafka, brokers } = await connectKafka(cfg, opts, log, onStop);
-    if (roles.some((r) => NEEDS[r].kafka)) checks.kafka = () => probeKafka(kafka, cfg.kafka.topics.events);
+    if (roles.some((r) => NEEDS[r].kafka)) {
+      const kafkaProbe = createKafkaProbe(kafka, cfg.kafka.topics.events);
+      onStop('kafka probe', kafkaProbe.stop);
+      checks.kafka = kafkaProbe.check;
+    }
 
     let ch: ClickHouseHandle | undefined;
     let apps: AppRegistry | undefined;
@@ -132,6 +139,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
 
     const adminToken = cfg.adminToken ?? randomBytes(24).toString('base64url');
 
+    const topicIdOf = createTopicIdLookup(brokers, cfg.kafka.security);
     for (const role of roles) {
       if (role === 'ingest') {
         const collector = await startCollector(cfg, { brokers, apps: apps as AppRegistry, registry, log });
@@ -148,15 +156,20 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
             registry,
             log,
             onFatal: fatal('archiver'),
+            topicIdOf,
           },
         );
         onStop('archiver', archiver.stop);
+        checks.archiver = archiver.ready;
+        health.archiver = archiver.healthy;
       }
       if (role === 'speed') {
         const handle = ch as ClickHouseHandle;
         const stagingDir = handle.kind === 'embedded' ? path.join(cfg.dataDir, 'speed-staging') : undefined;
-        const speed = await startSpeedLayer(cfg, { kafka, ch: handle.client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer'), stagingDir, concurrent: handle.concurrent });
+        const speed = await startSpeedLayer(cfg, { kafka, ch: handle.client, apps: apps as AppRegistry, registry, log, onFatal: fatal('speed layer'), topicIdOf, stagingDir, concurrent: handle.concurrent });
         onStop('speed layer', speed.stop);
+        checks.speed = speed.ready;
+        health.speed = speed.healthy;
       }
       if (role === 'batch') {
         const batch = await startBatchLayer(cfg, { ch: (ch as ClickHouseHandle).client, store: store as ObjectStore, kafka, registry, log, schedule: true, adminToken });
@@ -171,7 +184,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
       }
     }
 
-    const http: HttpServerHandle = await startHttpServer({ ...cfg.http, routers, adminRouters, checks, registry, log });
+    const http: HttpServerHandle = await startHttpServer({ ...cfg.http, routers, adminRouters, checks, health, registry, log });
     // The HTTP server stops first: no new work while the rest drains.
     stops.push({ name: 'http', stop: http.stop });
 
@@ -200,7 +213,10 @@ async function connectKafka(
     if (opts.role) throw new StartupError('KAFKA_BROKERS is required with --role (one role per process shares a cluster)');
     log.info('starting the local Kafka broker (first run resolves its jars with Maven)');
     const broker: LocalBroker = await component('Kafka', 'local broker', () =>
-      startLocalBroker({ dataDir: path.join(cfg.dataDir, 'kafka'), cacheDir: CACHE_DIR, log: (m) => log.info({ component: 'kafka-broker' }, m) }),
+      // Its own process group: a terminal's Ctrl-C (SIGINT to the whole foreground group) must
+      // reach only weir, which stops the consumers first and the broker last (registered first,
+      // stopped last); a broker that took the signal itself would be gone while they leave.
+      startLocalBroker({ dataDir: path.join(cfg.dataDir, 'kafka'), cacheDir: CACHE_DIR, detached: true, log: (m) => log.info({ component: 'kafka-broker' }, m) }),
     );
     onStop('kafka broker', broker.stop);
     brokers = broker.brokers;
@@ -219,16 +235,6 @@ async function connectKafka(
     );
   });
   return { kafka: createKafka(b, 'weir', { logger: log, security: cfg.kafka.security }), brokers: b };
-}
-
-async function probeKafka(kafka: Kafka, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.fetchTopicMetadata({ topics: [topic] });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** Runs a start-up step, turning its failure into an error that names the component. */

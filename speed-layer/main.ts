@@ -14,7 +14,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Batch, Consumer, Kafka, Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AppRegistry } from '../infra/apps/app-registry';
 import type { Config } from '../infra/config';
@@ -25,10 +25,17 @@ import { createGroupCommit, type PartitionBatch } from './group-commit';
 import { PartitionProcessor, withSiblingClicks, type BatchOutcome } from './partition-processor';
 import { commitHint } from '../infra/kafka/commit-hint';
 import { createTopNCounter } from '../infra/top-n-labels';
+import { retryInBatch } from '../infra/kafka/retry-in-batch';
+import { createStalledPartitions } from '../infra/kafka/stalled-partitions';
+import { createRefusedPartitions, ResumeRefusedError } from '../infra/kafka/refused-partitions';
+import { createTimeLag } from '../infra/kafka/time-lag';
+import { createJoinTopicId, type TopicIdOf } from '../infra/kafka/topic-id';
 
 export interface SpeedHandle {
   stop(): Promise<void>;
   healthy(): boolean;
+  /** For `/ready`: throws while a partition's writes keep failing (ClickHouse down). */
+  ready(): Promise<void>;
 }
 
 export interface SpeedDeps {
@@ -38,6 +45,8 @@ export interface SpeedDeps {
   registry: Registry;
   log: Logger;
   onFatal: (err: Error) => void;
+  /** The topic's current id, recorded with each partition's rows and checked when it resumes. */
+  topicIdOf: TopicIdOf;
   /** With the embedded ClickHouse: where events_rt rows are staged as files for file() (see group-commit.ts). */
   stagingDir?: string;
   /** `n` clients whose statements run side by side (ClickHouseHandle.concurrent), for the view inserts; without it, `ch` writes them one by one. */
@@ -88,6 +97,10 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   const processors = new Map<number, PartitionProcessor>();
   if (deps.stagingDir) await prepareStagingDir(deps.stagingDir);
   const groups = createGroupCommit({ ch: deps.ch, publish, onGroup: (n) => m.groupPartitions.observe(n), stagingDir: deps.stagingDir, pool: deps.concurrent?.(VIEW_WRITERS) });
+  const stalled = createStalledPartitions('speed', deps.registry, log);
+  const timeLag = createTimeLag('speed', deps.registry);
+  const refused = createRefusedPartitions('speed', deps.registry, log);
+  const topicId = createJoinTopicId(deps.topicIdOf, cfg.kafka.topics.events);
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
@@ -109,6 +122,9 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     // the others' probabilistic matches, see siblingsHold).
     restoring.clear();
     processors.clear();
+    timeLag.reset();
+    refused.reset(consumer, cfg.kafka.topics.events);
+    topicId.reset();
     assignedAll = false;
     const join = ++joins;
     const assigned = e.payload.memberAssignment[cfg.kafka.topics.events] ?? [];
@@ -151,7 +167,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     restored = (async () => {
       const p = new PartitionProcessor(partition, rulesFor, maxLookbackMs);
       const end = m.restoreSeconds.startTimer({ partition: String(partition) });
-      await p.restore(deps.ch);
+      await p.restore(deps.ch, await topicId.get());
       end();
       // Still this join's and not dropped meanwhile (a join clears `restoring`).
       if (restoring.get(partition) === restored) processors.set(partition, p);
@@ -179,38 +195,59 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      timeLag.started(batch);
+      let last: number | undefined;
       try {
-        const p = await processorFor(batch.partition);
-        // Until every partition of the join is restored, its clicks are neither in memory nor
-        // skippable (siblingsHold): the first batches wait for the restores, which the engine
-        // runs one at a time anyway.
-        await joinSettled;
-        const now = Date.now();
-        const written = await p.foreignClicksFor(deps.ch, batch.messages, (from) => siblingsHold(p, from), (result) => m.foreignLookups.inc({ result }));
-        const foreign = withSiblingClicks(written, p, () => processors.values());
-        const out = p.process(batch.messages, now, foreign);
-        const end = m.flushSeconds.startTimer();
-        await groups.submit({ partition: batch.partition, first: p.viewsFrom, out });
-        const last = Number(batch.lastOffset());
-        p.written(last, out.rows.count > 0 ? out.rows.lastOffset : undefined);
-        end();
-        record(out, batch.partition, batch.highWatermark, last, p);
-        await commitHint(consumer, batch.topic, batch.partition, last + 1, log);
-        resolveOffset(batch.lastOffset());
-        await heartbeat();
+        last = await retryInBatch(() => writeBatch(batch), {
+          heartbeat,
+          isRunning,
+          isStale,
+          // Kafka errors are retried by kafkajs (the batch is fetched again).
+          permanent: (err) => isKafkaError(err) || err instanceof ResumeRefusedError,
+          onFailure: (err, attempt, delayMs) => stalled.failed(batch.partition, err, attempt, delayMs),
+        });
       } catch (err) {
-        // The processor has decided the batch (recent ids, clicks, installs) but it may not all
-        // be written: a retry of the batch with that state would drop its events as duplicates.
-        // Start the partition over from what ClickHouse holds.
-        dropProcessor(batch.partition);
-        // Kafka errors are retried by kafkajs (the batch is fetched again); anything else
-        // would stop this consumer silently, so it takes the process down loudly instead.
-        if ((err as { retriable?: boolean }).retriable || (err as Error).name?.startsWith('KafkaJS')) throw err;
-        fail(err as Error);
+        if (err instanceof ResumeRefusedError) return refused.refuse(consumer, batch.topic, err);
         throw err;
+      } finally {
+        stalled.cleared(batch.partition);
       }
+      if (last === undefined) return; // abandoned: stopping or rebalanced
+      await commitHint(consumer, batch.topic, batch.partition, last + 1, log);
+      resolveOffset(batch.lastOffset());
+      timeLag.written(batch);
+      await heartbeat();
     },
   });
+
+  /** Decides and writes one partition batch; resolves to its last offset. */
+  async function writeBatch(batch: Batch): Promise<number> {
+    try {
+      const p = await processorFor(batch.partition);
+      p.checkResume(Number(batch.highWatermark));
+      // Until every partition of the join is restored, its clicks are neither in memory nor
+      // skippable (siblingsHold): the first batches wait for the restores, which the engine
+      // runs one at a time anyway.
+      await joinSettled;
+      const now = Date.now();
+      const written = await p.foreignClicksFor(deps.ch, batch.messages, (from) => siblingsHold(p, from), (result) => m.foreignLookups.inc({ result }));
+      const foreign = withSiblingClicks(written, p, () => processors.values());
+      const out = p.process(batch.messages, now, foreign);
+      const end = m.flushSeconds.startTimer();
+      await groups.submit({ partition: batch.partition, first: p.viewsFrom, out });
+      const last = Number(batch.lastOffset());
+      p.written(last, out.rows.count > 0 ? out.rows.lastOffset : undefined);
+      end();
+      record(out, batch.partition, batch.highWatermark, last, p);
+      return last;
+    } catch (err) {
+      // The processor has decided the batch (recent ids, clicks, installs) but it may not all
+      // be written: a retry of the batch with that state would drop its events as duplicates.
+      // Start the partition over from what ClickHouse holds.
+      dropProcessor(batch.partition);
+      throw err;
+    }
+  }
 
   async function publish(batches: readonly PartitionBatch[]): Promise<void> {
     const attributions = batches.flatMap((b) => b.out.attributions);
@@ -258,7 +295,15 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         await admin.disconnect();
       })()),
     healthy: () => !fatal && !stopping,
+    ready: async () => {
+      await stalled.ready();
+      await refused.ready();
+    },
   };
+}
+
+function isKafkaError(err: unknown): boolean {
+  return Boolean((err as { retriable?: boolean }).retriable) || Boolean((err as Error).name?.startsWith('KafkaJS'));
 }
 
 function speedMetrics(registry: Registry) {

@@ -16,6 +16,7 @@ import { decodeStoredEvent } from '../schemas/decode-stored-event';
 import { AttributionState, clickStateSpanMs, ipUaKey, PROBABILISTIC_WINDOW_MS, type AppRules, type ClickRef, type ForeignClicks, type Decision, type Outcome } from './attribution/attribution-state';
 import { deriveDimensions } from './realtime-views/derive-dimensions';
 import { redoUnapplied } from './group-commit';
+import { ResumeRefusedError } from '../infra/kafka/refused-partitions';
 import { viewsThrough } from './realtime-views/views-writer';
 
 export interface AttributionRow {
@@ -88,6 +89,9 @@ export class PartitionProcessor {
   private next = 0;
   /** Last offset of events_rt applied to the views (-1: none). */
   private viewsThrough = -1;
+  /** The topic id the rows in events_rt belong to, and the topic's id now (set by restore). */
+  private rowsTopicId = '';
+  private topicId = '';
 
   constructor(
     readonly partition: number,
@@ -111,7 +115,8 @@ export class PartitionProcessor {
     return { ...this.state.size, recentIds: this.seen.size };
   }
 
-  async restore(ch: ClickHouseClient): Promise<void> {
+  /** `topicId`: the topic's id now (see checkResume). */
+  async restore(ch: ClickHouseClient, topicId: string): Promise<void> {
     const p = { p: this.partition };
     this.viewsThrough = await viewsThrough(ch, this.partition);
     const [pos] = await rows<{ o: string; n: string; newest: string }>(
@@ -120,7 +125,10 @@ export class PartitionProcessor {
        FROM events_rt WHERE kafka_partition = {p:UInt16}`,
       p,
     );
-    if (!pos || Number(pos.n) === 0) return;
+    const hasRows = pos !== undefined && Number(pos.n) > 0;
+    this.topicId = topicId;
+    this.rowsTopicId = await this.recordedTopicId(ch, hasRows);
+    if (!hasRows) return;
     this.next = Number(pos.o) + 1;
     // Rows written but not yet in the views (a crash between the two): apply their group now,
     // under the same tokens as the interrupted attempt.
@@ -157,6 +165,45 @@ export class PartitionProcessor {
   }
 
   /** Decides every message of a batch in offset order; messages below the resume position are skipped. */
+  /**
+   * Throws when the rows written for this partition cannot be the topic's as it is now: they
+   * belong to another topic id (the topic was recreated: offsets from 0 again), or they end past
+   * the log's end (truncated). Resuming would skip every message below the old position.
+   */
+  checkResume(logEnd: number): void {
+    if (this.rowsTopicId !== this.topicId) {
+      throw this.refused(`its rows in events_rt are of topic id ${this.rowsTopicId}, the topic now has id ${this.topicId} (recreated, or another cluster)`, Math.min(this.next, logEnd));
+    }
+    if (this.next > logEnd) {
+      throw this.refused(`events_rt holds offsets up to ${this.next - 1}, past the end of the log (${logEnd}); the topic was truncated`, logEnd);
+    }
+  }
+
+  private refused(reason: string, skipped: number): ResumeRefusedError {
+    return new ResumeRefusedError(
+      this.partition,
+      `refusing to resume the speed layer on partition ${this.partition}: ${reason}; ${skipped} messages would be skipped. Remove the partition's rows from events_rt and speed_topic_ids to start it over`,
+      skipped,
+    );
+  }
+
+  /**
+   * The topic id recorded for the partition's rows. The current one is recorded when none is
+   * (a fresh partition, or rows written before ids were stored: adopted) or when no rows are
+   * left to resume from (all expired).
+   */
+  private async recordedTopicId(ch: ClickHouseClient, hasRows: boolean): Promise<string> {
+    const [row] = await rows<{ topic_id: string }>(
+      ch,
+      `SELECT argMax(topic_id, at) AS topic_id FROM speed_topic_ids WHERE kafka_partition = {p:UInt16}`,
+      { p: this.partition },
+    );
+    const recorded = row?.topic_id ?? '';
+    if (recorded !== '' && (recorded === this.topicId || hasRows)) return recorded;
+    await ch.insert({ table: 'speed_topic_ids', values: [{ kafka_partition: this.partition, topic_id: this.topicId }], format: 'JSONEachRow' });
+    return this.topicId;
+  }
+
   process(messages: KafkaMessage[], now: number, foreign?: ForeignClicks): BatchOutcome {
     const out: BatchOutcome = { rows: new EventsRtRows(), attributions: [], duplicates: 0, lateClicks: 0, skipped: 0, undecodable: [], rejections: [] };
     for (const m of messages) {

@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { readArchiverStates } from '../../batch-layer/archive-snapshot';
 import { compactDay } from '../../batch-layer/jobs/compact-archive';
+import { createTopicIdLookup } from '../../infra/kafka/topic-id';
 import { createKafka, ensureTopics, startLocalBroker } from '../../infra/kafka/local-broker';
 import { createObjectStore, sqlStringLiteral } from '../../infra/object-store/object-store';
 import { CACHE_DIR } from '../../infra/paths';
@@ -74,6 +75,7 @@ export async function measureArchiveBytes(ch: ClickHouseClient, dir: string, say
         registry: new Registry(),
         log: pino({ level: 'warn' }),
         onFatal: (err) => say(`archiver failed: ${err.message}`),
+        topicIdOf: createTopicIdLookup(broker.brokers),
       },
     );
   })();

@@ -22,6 +22,7 @@ import { createKafka } from '../../infra/kafka/local-broker';
 import { createLogger } from '../../infra/logger';
 import { topicNames } from '../../schemas/topics';
 import { startSpeedLayer, type SpeedHandle } from '../../speed-layer/main';
+import { createTopicIdLookup } from '../../infra/kafka/topic-id';
 import { reportFatal, serveCommands } from './child';
 
 export interface SpeedLayerInit {
@@ -114,6 +115,7 @@ serveCommands(async (m) => {
     };
     speed = await startSpeedLayer(cfg, {
       kafka: createKafka(init.brokers, 'weir-bench-speed'),
+      topicIdOf: createTopicIdLookup(init.brokers),
       ch: ch.client,
       apps,
       registry,

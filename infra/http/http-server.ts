@@ -13,6 +13,8 @@ import { errorMiddleware, notFound } from './errors-middleware';
 import { methodNotAllowed, type RouterLike } from './method-not-allowed';
 
 export type ReadinessCheck = () => Promise<void>;
+/** Whether a long-running part (a consumer) is still working; false once it stopped for good. */
+export type HealthCheck = () => boolean;
 
 export interface HttpServerHandle {
   url: string;
@@ -32,6 +34,8 @@ export interface HttpServerOptions {
   /** Routes under `/v1/admin` (admin token). */
   adminRouters: Router[];
   checks: Record<string, ReadinessCheck>;
+  /** The parts whose death `/health` reports (a liveness probe restarts the process then). */
+  health?: Record<string, HealthCheck>;
   registry: Registry;
   log: Logger;
 }
@@ -39,6 +43,8 @@ export interface HttpServerOptions {
 export interface HttpAppOptions {
   routers: Router[];
   checks: Record<string, ReadinessCheck>;
+  /** The parts whose death `/health` reports. */
+  health?: Record<string, HealthCheck>;
   /** Served on `/metrics` when given. */
   registry?: Registry;
   log: Logger;
@@ -49,7 +55,9 @@ export function createHttpApp(o: HttpAppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.get('/health', (_req, res) => {
-    res.json({ status: 'ok' });
+    const parts = Object.entries(o.health ?? {}).map(([name, healthy]) => [name, healthy() ? 'ok' : 'stopped'] as const);
+    const ok = parts.every(([, s]) => s === 'ok');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unhealthy', components: Object.fromEntries(parts) });
   });
   app.get('/ready', async (_req, res) => {
     const results = await Promise.all(
@@ -80,7 +88,7 @@ export function createHttpApp(o: HttpAppOptions): express.Express {
 }
 
 export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerHandle> {
-  const base = { checks: o.checks, log: o.log };
+  const base = { checks: o.checks, health: o.health, log: o.log };
   if (!o.internal) {
     const one = await listen(createHttpApp({ ...base, routers: [...o.routers, ...o.adminRouters], registry: o.registry }), o.host, o.port);
     return one;

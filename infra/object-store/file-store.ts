@@ -2,7 +2,7 @@
  * Object store in a local directory: key `a/b/c.arrow` is the file `<root>/a/b/c.arrow`, the
  * same layout as in S3, so ClickHouse globs and batch-layer code are backend-independent.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,7 +13,13 @@ import {
   compareKeys,
   type ClickHouseSource,
   type ObjectStore,
+  type PutCondition,
+  type PutIfResult,
+  type VersionedObject,
 } from './object-store';
+
+/** How long a conditional put waits for another writer's lock on the same key. */
+const LOCK_TIMEOUT_MS = 10_000;
 
 export class FileObjectStore implements ObjectStore {
   readonly url: string;
@@ -89,6 +95,57 @@ export class FileObjectStore implements ObjectStore {
       // Neither is an object with this key, as on S3.
       if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
       throw err;
+    }
+  }
+
+  async getVersioned(key: string): Promise<VersionedObject | undefined> {
+    const body = await this.get(key);
+    return body && { body, version: contentVersion(body) };
+  }
+
+  /**
+   * Check and write under an exclusive lock file beside the object (`O_EXCL` create, skipped by
+   * list() like temp files), so that of racing writers exactly one sees its condition hold.
+   * The store is local to one machine, so a lock whose process is gone is stale and is broken.
+   */
+  async putIf(key: string, body: Uint8Array | Buffer, condition: PutCondition): Promise<PutIfResult> {
+    assertValidKey(key);
+    return this.withKeyLock(key, async () => {
+      const current = await this.get(key);
+      const holds = 'ifMatch' in condition ? current !== undefined && contentVersion(current) === condition.ifMatch : current === undefined;
+      if (!holds) return { ok: false };
+      await this.put(key, body);
+      return { ok: true, version: contentVersion(body) };
+    });
+  }
+
+  private async withKeyLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const target = this.pathOf(key);
+    const lock = path.join(path.dirname(target), `${TEMP_PREFIX}lock-${path.basename(target)}`);
+    const deadline = Date.now() + LOCK_TIMEOUT_MS;
+    for (;;) {
+      try {
+        // A concurrent delete() may prune the directory between these two calls: ENOENT, retry.
+        await fs.mkdir(path.dirname(lock), { recursive: true });
+        const handle = await fs.open(lock, 'wx');
+        try {
+          await handle.writeFile(String(process.pid));
+        } finally {
+          await handle.close();
+        }
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST' && code !== 'ENOENT') throw err;
+        if (code === 'EEXIST' && !(await lockHolderAlive(lock))) await fs.rm(lock, { force: true });
+        if (Date.now() > deadline) throw new Error(`cannot lock '${key}' in ${this.url}: held by another writer for ${LOCK_TIMEOUT_MS} ms`, { cause: err });
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await fs.rm(lock, { force: true });
     }
   }
 
@@ -198,5 +255,22 @@ async function syncDir(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** Like S3's ETag of a single-part upload: the quoted MD5 of the body. */
+function contentVersion(body: Uint8Array): string {
+  return `"${createHash('md5').update(body).digest('hex')}"`;
+}
+
+/** A lock file is held while its writer's process lives (an empty file: being written, held). */
+async function lockHolderAlive(lock: string): Promise<boolean> {
+  const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

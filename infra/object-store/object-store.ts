@@ -19,6 +19,15 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array | Buffer): Promise<void>;
   /** `undefined` when the key does not exist. */
   get(key: string): Promise<Buffer | undefined>;
+  /** The body with its current version, for a later `putIf`; `undefined` when the key does not exist. */
+  getVersioned(key: string): Promise<VersionedObject | undefined>;
+  /**
+   * Compare-and-set: writes (atomically, as `put`) only if the object is still at the version
+   * read (`ifMatch`), or still absent (`ifNoneMatch`). A lost race or a changed/deleted object
+   * is a `conflict`, never an overwrite: a writer that lost its claim on a key (a lapsed
+   * consumer-group member) cannot replace what the new owner wrote.
+   */
+  putIf(key: string, body: Uint8Array | Buffer, condition: PutCondition): Promise<PutIfResult>;
   /**
    * Keys (relative to the store root) starting with `prefix` — a plain string prefix as in S3,
    * not necessarily ending at a '/' — recursive, sorted by UTF-8 byte order (S3's order).
@@ -37,6 +46,20 @@ export interface ObjectStore {
   /** Throws an error naming the store and the cause when the store cannot be used. */
   ping(): Promise<void>;
 }
+
+/**
+ * An opaque version of an object: the S3 ETag, or the same MD5 of the body in the file store.
+ * Like an ETag it follows the content, so rewriting identical bytes keeps the version; callers
+ * whose bodies never repeat (the archiver's state advances) get a strict compare-and-set.
+ */
+export interface VersionedObject {
+  body: Buffer;
+  version: string;
+}
+
+export type PutCondition = { ifMatch: string } | { ifNoneMatch: true };
+
+export type PutIfResult = { ok: true; version: string } | { ok: false };
 
 /** The arguments of a ClickHouse table function, without the format (see `tableFunctionSql`). */
 export interface ClickHouseSource {

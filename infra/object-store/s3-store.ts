@@ -20,6 +20,9 @@ import {
   type ClickHouseSource,
   type ObjectStore,
   type ObjectStoreEnv,
+  type PutCondition,
+  type PutIfResult,
+  type VersionedObject,
 } from './object-store';
 
 export interface S3ObjectStoreOptions extends ObjectStoreEnv {
@@ -61,14 +64,34 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
+    return (await this.getVersioned(key))?.body;
+  }
+
+  async getVersioned(key: string): Promise<VersionedObject | undefined> {
     assertValidKey(key);
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
-      if (!res.Body) return Buffer.alloc(0);
-      const bytes = await res.Body.transformToByteArray();
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const bytes = res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
+      return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), version: res.ETag ?? '' };
     } catch (err) {
       if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async putIf(key: string, body: Uint8Array | Buffer, condition: PutCondition): Promise<PutIfResult> {
+    assertValidKey(key);
+    // S3's conditional writes (AWS since 2024): 412 when the condition fails, 409 when a
+    // concurrent conditional write won the race, 404 when an If-Match target is gone.
+    const cond = 'ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: '*' };
+    try {
+      const res = await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), Body: body, ContentLength: body.byteLength, ...cond }),
+      );
+      return { ok: true, version: res.ETag ?? '' };
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409 || isNotFound(err)) return { ok: false };
       throw err;
     }
   }

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const S3PROXY_VERSION = '2.7.0';
+export const S3PROXY_VERSION = '4.1.0';
 const ARTIFACT = `org.gaul:s3proxy:${S3PROXY_VERSION}:jar:jar-with-dependencies`;
 const JAR_NAME = `s3proxy-${S3PROXY_VERSION}-jar-with-dependencies.jar`;
 
@@ -148,7 +148,8 @@ async function launch(o: LaunchOptions): Promise<Omit<S3ProxyHandle, 'timings'>>
   // Readiness needs proof that *this* JVM owns the port: if another server already listens
   // there, ListBuckets succeeds against it long before this JVM fails to bind and exits.
   // (Relies on Jetty's INFO line; a format change shows up as a startup timeout with the log.)
-  const startedOnPort = new RegExp(`Started ServerConnector@.*\\{127\\.0\\.0\\.1:${o.port}\\}`);
+  // 4.x shades Jetty: `Started ogsoejs.ServerConnector@…` where 2.x logged `Started ServerConnector@…`.
+  const startedOnPort = new RegExp(`Started \\S*ServerConnector@.*\\{127\\.0\\.0\\.1:${o.port}\\}`);
   let bound = false;
   let bindFailed = false;
   const child = spawn(

@@ -7,8 +7,13 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../../infra/logger';
 import type { ObjectStore } from '../../infra/object-store/object-store';
 import type { Topics } from '../../schemas/topics';
-import { PartitionArchiver } from './partition-archiver';
+import { PartitionArchiver, PartitionLostError, type ChunkResult } from './partition-archiver';
+import { createRefusedPartitions, ResumeRefusedError } from '../../infra/kafka/refused-partitions';
 import { commitHint } from '../../infra/kafka/commit-hint';
+import { retryInBatch } from '../../infra/kafka/retry-in-batch';
+import { createStalledPartitions } from '../../infra/kafka/stalled-partitions';
+import { createTimeLag } from '../../infra/kafka/time-lag';
+import { createJoinTopicId, type TopicIdOf } from '../../infra/kafka/topic-id';
 
 export interface ArchiverConfig {
   groupId: string;
@@ -24,16 +29,18 @@ export interface ArchiverDeps {
   store: ObjectStore;
   registry: Registry;
   log: Logger;
-  /** Called when the archiver cannot go on (e.g. the object store keeps failing). */
+  /** Called when the archiver cannot go on (its consumer crashed for good). */
   onFatal: (err: Error) => void;
+  /** The topic's current id, stored with every position and checked when a partition resumes. */
+  topicIdOf: TopicIdOf;
 }
 
 export interface ArchiverHandle {
   stop(): Promise<void>;
   healthy(): boolean;
+  /** For `/ready`: throws while a partition's writes keep failing (the object store is down). */
+  ready(): Promise<void>;
 }
-
-const STORE_RETRIES = 5;
 
 export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Promise<ArchiverHandle> {
   const log = deps.log.child({ layer: 'ingest', component: 'archiver' });
@@ -42,6 +49,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   const filesWritten = new Counter({ name: 'weir_archiver_files_total', help: 'Archive files written', registers: [deps.registry] });
   const deadLettered = new Counter({ name: 'weir_archiver_dead_lettered_total', help: 'Undecodable messages sent to the DLQ', registers: [deps.registry] });
   const flushSeconds = new Histogram({ name: 'weir_archiver_flush_seconds', help: 'Time to write one partition batch', registers: [deps.registry] });
+  const partitionsLost = new Counter({ name: 'weir_archiver_partitions_lost_total', help: 'Partitions whose state another member wrote while this one held them (a lapsed member fenced off)', registers: [deps.registry] });
   const nextOffset = new Gauge({ name: 'weir_archiver_next_offset', help: 'First offset not yet archived, per partition', labelNames: ['partition'], registers: [deps.registry] });
 
   const consumer: Consumer = deps.kafka.consumer({
@@ -55,13 +63,27 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
   });
   const dlq: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
   const archivers = new Map<number, PartitionArchiver>();
+  const stalled = createStalledPartitions('archiver', deps.registry, log);
+  const timeLag = createTimeLag('archiver', deps.registry);
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
   await dlq.connect();
   await consumer.connect();
-  // After a rebalance another member may have archived our partitions: re-read their state.
-  consumer.on(consumer.events.GROUP_JOIN, () => archivers.clear());
+  /** Partitions paused until the next assignment because another member took them. */
+  const lost = new Set<number>();
+  const refused = createRefusedPartitions('archiver', deps.registry, log);
+  const topicId = createJoinTopicId(deps.topicIdOf, cfg.topics.events);
+  // After a rebalance another member may have archived our partitions: re-read their state
+  // (and the topic's id: it may have been recreated meanwhile).
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    archivers.clear();
+    timeLag.reset();
+    topicId.reset();
+    if (lost.size) consumer.resume([{ topic: cfg.topics.events, partitions: [...lost] }]);
+    lost.clear();
+    refused.reset(consumer, cfg.topics.events);
+  });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) fail(e.payload.error);
   });
@@ -71,11 +93,47 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      timeLag.started(batch);
       const p = batch.partition;
-      let archiver = archivers.get(p);
-      if (!archiver) archivers.set(p, (archiver = new PartitionArchiver(deps.store, p)));
       const end = flushSeconds.startTimer();
-      const result = await withRetries(() => (archiver as PartitionArchiver).archive(batch.messages), log);
+      let result;
+      try {
+        result = await retryInBatch<ChunkResult>(
+          async () => {
+            let archiver = archivers.get(p);
+            if (!archiver) archivers.set(p, (archiver = new PartitionArchiver(deps.store, p, await topicId.get())));
+            try {
+              return await archiver.archive(batch.messages, Number(batch.highWatermark));
+            } catch (err) {
+              // Where the failed write stopped is unknown: re-read the state next time, as the
+              // next owner would after a crash at that point.
+              archivers.delete(p);
+              throw err;
+            }
+          },
+          {
+            heartbeat,
+            isRunning,
+            isStale,
+            permanent: (err) => err instanceof PartitionLostError || err instanceof ResumeRefusedError,
+            onFailure: (err, attempt, delayMs) => stalled.failed(p, err, attempt, delayMs),
+          },
+        );
+      } catch (err) {
+        stalled.cleared(p);
+        archivers.delete(p);
+        if (err instanceof ResumeRefusedError) return refused.refuse(consumer, batch.topic, err);
+        if (!(err instanceof PartitionLostError)) throw err;
+        // This member lapsed and the partition moved on without it: stop writing it (no
+        // resolve, no commit) until the group assigns partitions again.
+        log.warn({ partition: p }, err.message);
+        partitionsLost.inc();
+        lost.add(p);
+        consumer.pause([{ topic: batch.topic, partitions: [p] }]);
+        return;
+      }
+      stalled.cleared(p);
+      if (!result) return; // abandoned: stopping or rebalanced
       end();
       if (result.undecodable.length) {
         await dlq.send({
@@ -94,6 +152,7 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
         await commitHint(consumer, batch.topic, p, result.commit, log);
       }
       resolveOffset(batch.lastOffset());
+      timeLag.written(batch);
       await heartbeat();
     },
   });
@@ -106,26 +165,15 @@ export async function startArchiver(cfg: ArchiverConfig, deps: ArchiverDeps): Pr
     deps.onFatal(err);
   }
 
-  async function withRetries<T>(fn: () => Promise<T>, l: Logger): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (attempt >= STORE_RETRIES) {
-          fail(err as Error);
-          throw err;
-        }
-        l.warn({ err, attempt }, 'archive write failed, retrying');
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-      }
-    }
-  }
-
   return {
     stop: () => (stopping ??= (async () => {
       await consumer.disconnect();
       await dlq.disconnect();
     })()),
     healthy: () => !fatal && !stopping,
+    ready: async () => {
+      await stalled.ready();
+      await refused.ready();
+    },
   };
 }

@@ -12,6 +12,12 @@
  * between 1 and 3 it redoes exactly [first, last], rewriting the same keys with the same
  * content; after 3 it skips what Kafka redelivers below `next`. So no offset is missing
  * and none is in two files, whatever the fetch sizes of the new run.
+ *
+ * Writes 1 and 3 are compare-and-set on the state's version as this archiver last read or
+ * wrote it. A member that stalled past its session timeout has been replaced; if the new owner
+ * wrote the state meanwhile, the stale member's write is refused (`PartitionLostError`) instead
+ * of putting an old `next` back, which would make the new owner archive ranges a second time.
+ * Its files in between are harmless: a pending range is redone with the same keys and bytes.
  */
 import type { KafkaMessage } from 'kafkajs';
 import type { ObjectStore } from '../../infra/object-store/object-store';
@@ -19,10 +25,13 @@ import { archiveKey, archiverStateKey, eventDate } from '../../schemas/archive-l
 import type { ArchivedEvent } from '../../schemas/event';
 import { decodeStoredEvent } from '../../schemas/decode-stored-event';
 import { encodeArrowFile } from './arrow-writer';
+import { ResumeRefusedError } from '../../infra/kafka/refused-partitions';
 
 export interface PartitionState {
   next: number;
   pending?: { first: number; last: number };
+  /** The id of the topic these offsets belong to (see topic-id.ts); absent in older states. */
+  topicId?: string;
 }
 
 export interface ChunkResult {
@@ -34,31 +43,72 @@ export interface ChunkResult {
   commit?: number;
 }
 
+/** The partition's state changed under this archiver: another member owns the partition now. */
+export class PartitionLostError extends Error {
+  constructor(readonly partition: number) {
+    super(`archiver state of partition ${partition} was written by another member; this member stops writing it`);
+    this.name = new.target.name;
+  }
+}
+
 export class PartitionArchiver {
   private state: PartitionState | undefined;
+  /** The state object's version as last read or written; undefined: there was none. */
+  private version: string | undefined;
   /** Messages of a pending range being re-read after a crash, until the range is whole. */
   private redo: KafkaMessage[] = [];
 
   constructor(
     private readonly store: ObjectStore,
     readonly partition: number,
+    private readonly topicId: string,
   ) {}
 
-  async loadState(): Promise<PartitionState> {
-    const buf = await this.store.get(archiverStateKey(this.partition));
-    this.state = buf ? (JSON.parse(buf.toString('utf8')) as PartitionState) : { next: 0 };
+  /** `logEnd`: the partition's high watermark, when known (a stored position past it is refused). */
+  async loadState(logEnd?: number): Promise<PartitionState> {
+    const obj = await this.store.getVersioned(archiverStateKey(this.partition));
+    const state = obj ? (JSON.parse(obj.body.toString('utf8')) as PartitionState) : { next: 0 };
+    const below = Math.min(state.next, logEnd ?? state.next);
+    if (state.topicId !== undefined && state.topicId !== this.topicId) {
+      throw this.refused(`its state was written for topic id ${state.topicId}, the topic now has id ${this.topicId} (recreated, another cluster, or another KAFKA_TOPIC_PREFIX on the same store)`, below);
+    }
+    if (logEnd !== undefined && state.next > logEnd) {
+      throw this.refused(`its state resumes at offset ${state.next}, past the end of the log (${logEnd})`, logEnd);
+    }
+    this.state = state;
+    this.version = obj?.version;
     this.redo = [];
-    return this.state;
+    return state;
+  }
+
+  private refused(reason: string, skipped: number): ResumeRefusedError {
+    return new ResumeRefusedError(
+      this.partition,
+      `refusing to resume archiving partition ${this.partition}: ${reason}; ${skipped} messages would be skipped. Move ${archiverStateKey(this.partition)} aside to archive this topic from its start`,
+      skipped,
+    );
   }
 
   private async saveState(s: PartitionState): Promise<void> {
-    await this.store.put(archiverStateKey(this.partition), Buffer.from(JSON.stringify(s)));
+    const key = archiverStateKey(this.partition);
+    const body = Buffer.from(JSON.stringify({ ...s, topicId: this.topicId }));
+    const condition = this.version === undefined ? { ifNoneMatch: true as const } : { ifMatch: this.version };
+    const written = await this.store.putIf(key, body, condition);
+    let version = written.ok ? written.version : undefined;
+    if (!written.ok) {
+      // A retry after a put whose answer was lost (timeout, store restart) conflicts with our
+      // own write: the state is then exactly what we wrote, and we go on from it.
+      const now = await this.store.getVersioned(key);
+      if (!now?.body.equals(body)) throw new PartitionLostError(this.partition);
+      version = now.version;
+    }
     this.state = s;
+    this.version = version;
   }
 
-  /** Archives the messages of one fetched batch (offsets ascending). */
-  async archive(messages: KafkaMessage[]): Promise<ChunkResult> {
-    const state = this.state ?? (await this.loadState());
+  /** Archives the messages of one fetched batch (offsets ascending); `logEnd` as for loadState. */
+  async archive(messages: KafkaMessage[], logEnd?: number): Promise<ChunkResult> {
+    const state = this.state ?? (await this.loadState(logEnd));
     const none: ChunkResult = { archived: 0, files: [], undecodable: [] };
     if (state.pending) {
       const { first, last } = state.pending;

@@ -181,8 +181,11 @@ export const PLATFORM_SPECS: RouteSpec[] = [
     operationId: 'health',
     tag: 'operations',
     auth: 'none',
-    summary: 'Liveness',
-    responses: { 200: { description: 'alive', schema: z.object({ status: z.literal('ok') }) } },
+    summary: 'Liveness: every consumer of this process (archiver, speed layer) still running',
+    responses: {
+      200: { description: 'alive', schema: z.object({ status: z.literal('ok'), components: z.record(z.string(), z.string()) }) },
+      503: { description: 'a consumer stopped for good', schema: z.object({ status: z.literal('unhealthy'), components: z.record(z.string(), z.string()) }) },
+    },
   }),
   defineRoute({
     method: 'get',
@@ -190,7 +193,7 @@ export const PLATFORM_SPECS: RouteSpec[] = [
     operationId: 'ready',
     tag: 'operations',
     auth: 'none',
-    summary: 'Readiness: Kafka, ClickHouse and the object store reachable',
+    summary: 'Readiness: Kafka, ClickHouse and the object store reachable, no consumer stalled on failing writes',
     responses: {
       200: { description: 'ready', schema: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }) },
       503: { description: 'not ready', schema: z.object({ status: z.string(), checks: z.record(z.string(), z.string()) }) },

@@ -36,6 +36,7 @@ import { canControlTestBroker, killTestBroker, restartTestBroker, stopTestBroker
 import { produce, storedEvents } from '../support/speed-fixture';
 import { readTopic, testEnv } from '../support/test-stack';
 import { removeScratchDir } from '../support/scratch-dir';
+import { createTopicIdLookup } from '../../infra/kafka/topic-id';
 import { waitFor } from '../support/wait-for';
 
 jest.setTimeout(240_000);
@@ -158,7 +159,7 @@ describe('speed layer during broker outages', () => {
     });
     const fatal: Error[] = [];
     const registry = new Registry();
-    speed = await startSpeedLayer(cfg, { kafka, ch: gated, apps, registry, log, onFatal: (err) => void fatal.push(err) });
+    speed = await startSpeedLayer(cfg, { kafka, ch: gated, apps, registry, log, onFatal: (err) => void fatal.push(err), topicIdOf: createTopicIdLookup(testBrokers()) });
 
     const counter = async (name: string) => ((await registry.getSingleMetric(name)?.get())?.values ?? []).reduce((s, v) => s + v.value, 0);
     /** Messages the speed layer has decided and written (new events and duplicates left out). */

@@ -15,6 +15,7 @@ import { testBrokers } from '../setup/test-broker';
 import { groupProgress, produce, readEventsRt, rowKey, storedEvents, uninterruptedRowsOf } from '../support/speed-fixture';
 import { testEnv } from '../support/test-stack';
 import { waitFor } from '../support/wait-for';
+import { createTopicIdLookup } from '../../infra/kafka/topic-id';
 import { removeScratchDir } from '../support/scratch-dir';
 
 jest.setTimeout(300_000);
@@ -44,7 +45,7 @@ describe('speed layer rebalance', () => {
       throw err;
     };
     const instance = (name: string, registry: Registry) =>
-      startSpeedLayer(cfg, { kafka: createKafka(testBrokers(), name), ch: ch.client, apps, registry, log, onFatal });
+      startSpeedLayer(cfg, { kafka: createKafka(testBrokers(), name), ch: ch.client, apps, registry, log, onFatal, topicIdOf: createTopicIdLookup(testBrokers()) });
     const progress = () => groupProgress(topics.events, `${topics.events}-speed`);
 
     const producing = produce(topics.events, storedEvents(11, 40_000), { chunk: 500, pauseMs: 30 });

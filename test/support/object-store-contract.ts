@@ -10,6 +10,12 @@ export interface ObjectStoreHarness {
   create(): Promise<ObjectStore>;
   /** Opens a store by URL the way production code would (`createObjectStore(url, env)`). */
   open(url: string): ObjectStore;
+  /**
+   * Whether concurrent conditional puts are atomic. AWS S3 and the file store: yes. S3Proxy
+   * 4.1.0 checks the ETag and then writes, so racing writers can all win; it does refuse a
+   * writer that comes after the change, which is the case a lapsed archiver member is in.
+   */
+  atomicConditionalPut: boolean;
 }
 
 /** Registers the contract cases; call inside a `describe`. */
@@ -125,6 +131,42 @@ export function objectStoreContract(harness: ObjectStoreHarness): void {
     await writer;
     expect(reads).toBeGreaterThan(0);
     expect(await store.list('')).toEqual(['atomic']);
+  });
+
+  it('puts conditionally: only while absent (ifNoneMatch) or still at the version read (ifMatch)', async () => {
+    const store = await harness.create();
+    const first = await store.putIf('state/p0', Buffer.from('v1'), { ifNoneMatch: true });
+    expect(first.ok).toBe(true);
+    const read = await store.getVersioned('state/p0');
+    expect(read?.body.toString()).toBe('v1');
+    expect(first.ok && first.version).toBe(read?.version);
+    expect(await store.putIf('state/p0', Buffer.from('other'), { ifNoneMatch: true })).toEqual({ ok: false });
+
+    const second = await store.putIf('state/p0', Buffer.from('v2'), { ifMatch: read?.version as string });
+    expect(second.ok).toBe(true);
+    // A writer still holding the first version (a lapsed member) cannot overwrite v2.
+    expect(await store.putIf('state/p0', Buffer.from('stale'), { ifMatch: read?.version as string })).toEqual({ ok: false });
+    expect((await store.get('state/p0'))?.toString()).toBe('v2');
+    expect((await store.getVersioned('state/p0'))?.version).toBe(second.ok && second.version);
+
+    await store.delete('state/p0');
+    expect(await store.putIf('state/p0', Buffer.from('v3'), { ifMatch: second.ok ? second.version : '' })).toEqual({ ok: false });
+    expect(await store.get('state/p0')).toBeUndefined();
+    expect(await store.getVersioned('state/none')).toBeUndefined();
+    expect(await store.list('')).toEqual([]);
+  });
+
+  (harness.atomicConditionalPut ? it : it.skip)('lets exactly one of several racing conditional writers win', async () => {
+    const store = await harness.create();
+    await store.put('race', Buffer.from('start'));
+    const base = (await store.getVersioned('race'))?.version as string;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => store.putIf('race', Buffer.from(`writer ${i}`), { ifMatch: base })),
+    );
+    const winners = results.flatMap((r, i) => (r.ok ? [i] : []));
+    expect(winners).toHaveLength(1);
+    expect((await store.get('race'))?.toString()).toBe(`writer ${winners[0]}`);
+    expect(await store.list('')).toEqual(['race']);
   });
 
   it('rejects keys the backends would not treat alike', async () => {

@@ -63,6 +63,12 @@ export async function groupProgress(topic: string, groupId: string): Promise<{ c
   }
 }
 
+/** Whether a group has committed everything produced to a non-empty topic (a waitFor condition). */
+export async function groupCaughtUp(topic: string, groupId: string): Promise<boolean> {
+  const g = await groupProgress(topic, groupId);
+  return g.end > 0 && g.committed >= g.end;
+}
+
 /** What one uninterrupted run of the speed layer writes for every message of a topic. */
 export async function uninterruptedRowsOf(topic: string, lookbackDays = 7): Promise<EventRtRow[]> {
   const byPartition = new Map<number, KafkaMessage[]>();

@@ -14,14 +14,26 @@ export interface WeirProcess {
   url: string;
   /** The last 20 000 characters of its stderr (for failure messages). */
   stderr(): string;
-  /** Sends `signal` (default SIGTERM) and resolves with the exit code (null: killed by a signal). */
+  /** The last 200 000 characters of its stdout: its pino log lines. */
+  stdout(): string;
+  /**
+   * Sends `signal` (default SIGTERM) and resolves with the exit code (null: killed by a signal).
+   * Started with `ownProcessGroup`, the signal goes to the whole group, as a terminal's Ctrl-C does.
+   */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startWeirProcess(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<WeirProcess> {
-  const child = spawn(path.join(REPO_ROOT, 'bin/weir'), ['start', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+export async function startWeirProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+  opts: { ownProcessGroup?: boolean } = {},
+): Promise<WeirProcess> {
+  const child = spawn(path.join(REPO_ROOT, 'bin/weir'), ['start', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.ownProcessGroup ?? false });
   let err = '';
+  let out = '';
   child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await waitFor(
     () => {
@@ -34,8 +46,12 @@ export async function startWeirProcess(args: string[], env: NodeJS.ProcessEnv, t
     child,
     url,
     stderr: () => err,
+    stdout: () => out,
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) {
+        if (opts.ownProcessGroup) process.kill(-(child.pid as number), signal);
+        else child.kill(signal);
+      }
       return exited;
     },
   };

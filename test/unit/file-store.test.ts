@@ -35,7 +35,7 @@ async function freshStore(): Promise<FileObjectStore> {
 }
 
 describe('file object store: contract', () => {
-  objectStoreContract({ create: freshStore, open: (url) => createObjectStore(url) });
+  objectStoreContract({ create: freshStore, open: (url) => createObjectStore(url), atomicConditionalPut: true });
 });
 
 describe('file object store: local specifics', () => {
@@ -56,6 +56,17 @@ describe('file object store: local specifics', () => {
     // What a put interrupted by a crash leaves: never reported as an object.
     await fs.writeFile(path.join(store.root, 'a', '.weir-tmp-999-dead'), 'partial');
     expect(await store.list('')).toEqual(['a/b/c']);
+  });
+
+  it('breaks a conditional-put lock left by a process that is gone, and leaves no lock behind', async () => {
+    const store = await freshStore();
+    await store.put('state/p0', Buffer.from('v1'));
+    // pid_max is never a pid: the lock of a writer that crashed while holding it.
+    const deadPid = (await fs.readFile('/proc/sys/kernel/pid_max', 'utf8')).trim();
+    await fs.writeFile(path.join(store.root, 'state', '.weir-tmp-lock-p0'), deadPid);
+    const v1 = (await store.getVersioned('state/p0'))?.version as string;
+    expect((await store.putIf('state/p0', Buffer.from('v2'), { ifMatch: v1 })).ok).toBe(true);
+    expect(await fs.readdir(path.join(store.root, 'state'))).toEqual(['p0']);
   });
 
   it('explains key collisions between an object and a prefix, cleaning up its temp file', async () => {
