@@ -31,6 +31,7 @@ async function withBatchLayer<T>(fn: (batch: BatchLayer, cfg: Config) => Promise
   if (!brokers) throw new Error('no Kafka: set KAFKA_BROKERS, or start the local broker with `weir kafka start`');
   const ch = createClickHouse(cfg);
   try {
+    await ch.ensureDatabase();
     await migrate(ch.client);
     const store = createObjectStore(cfg.objectStore.url, cfg.objectStore.s3);
     const kafka = createKafka(brokers, 'weir-batch-cli', { logger: log, security: cfg.kafka.security });
