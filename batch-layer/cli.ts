@@ -32,7 +32,7 @@ async function withBatchLayer<T>(fn: (batch: BatchLayer, cfg: Config) => Promise
   const ch = createClickHouse(cfg);
   try {
     await ch.ensureDatabase();
-    await migrate(ch.client);
+    await migrate(ch.client, { lock: ch.kind === 'server' });
     const store = createObjectStore(cfg.objectStore.url, cfg.objectStore.s3);
     const kafka = createKafka(brokers, 'weir-batch-cli', { logger: log, security: cfg.kafka.security });
     const batch = await startBatchLayer(cfg, { ch: ch.client, store, kafka, registry: new Registry(), log, schedule: false });

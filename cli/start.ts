@@ -94,12 +94,12 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
     if (roles.some((r) => NEEDS[r].clickhouse)) {
       ch = createClickHouse(cfg);
       onStop('clickhouse', ch.close);
-      const { client, ensureDatabase } = ch;
+      const { client, ensureDatabase, kind } = ch;
       await component('ClickHouse', cfg.clickhouse.url ?? `embedded chDB in ${cfg.dataDir}/clickhouse`, async () => {
         const ping = await client.ping();
         if (!ping.success) throw ping.error;
         await ensureDatabase();
-        await migrate(client);
+        await migrate(client, { lock: kind === 'server' });
       });
       checks.clickhouse = async () => {
         const ping = await client.ping();

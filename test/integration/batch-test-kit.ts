@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { pino } from 'pino';
 import { createBatchRunner, type BatchRunner } from '../../batch-layer/batch-runner';
-import { createRunLease } from '../../batch-layer/run-lease';
+import { createLease } from '../../infra/clickhouse/lease';
 import { createRunStore } from '../../batch-layer/run-store';
 import { createClickHouse, queryRows, type ClickHouseClient, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
@@ -65,7 +65,7 @@ export function createTestRunner(env: BatchTestEnv, opts: TestRunnerOptions): Ba
       ch: env.ch,
       store: opts.store ?? env.store,
       runs: createRunStore(env.ch),
-      lease: createRunLease(env.ch, { holder: opts.owner, settleMs: 20, retryMs: 50 }),
+      lease: createLease(env.ch, { holder: opts.owner, settleMs: 20, retryMs: 50 }),
       watermarks: async () => ({}),
       owner: opts.owner,
       log: pino({ level: 'silent' }),
