@@ -2,7 +2,8 @@
  * One address in front of several weir processes, for tests written against one: a request
  * goes to each process in turn until one has the route (weir answers a route it does not
  * serve with 404 `not_found` "no route …", infra/http/errors-middleware.ts). Only one process
- * serves a route, so a request takes effect once.
+ * serves a route, so a request takes effect once. `/metrics`, which every process serves,
+ * answers all their metrics together, as a scrape of each would.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,12 @@ export async function startRouteProxy(backends: readonly string[]): Promise<{ ur
     for await (const c of req) chunks.push(c as Buffer);
     const body = chunks.length && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined;
     const headers = Object.fromEntries(Object.entries(req.headers).filter(([k, v]) => !HOP_HEADERS.has(k) && typeof v === 'string')) as Record<string, string>;
+    if (req.method === 'GET' && req.url === '/metrics') {
+      const scrapes = await Promise.all(backends.map(async (b) => (await fetch(`${b}/metrics`)).text()));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(scrapes.join('\n'));
+      return;
+    }
     let first: { status: number; headers: Headers; text: string } | undefined;
     for (const backend of backends) {
       const answer = await fetch(`${backend}${req.url}`, { method: req.method, headers, body, redirect: 'manual' });
