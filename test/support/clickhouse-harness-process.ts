@@ -20,6 +20,12 @@ export function harnessUrl(): string | undefined {
   return process.env[HARNESS_ENV.url] || undefined;
 }
 
+/** On the server path, the harness and a database named after `id`, a test's own; else undefined. */
+export function testClickHouse(id: string): { url: string; database: string } | undefined {
+  const url = harnessUrl();
+  return url ? { url, database: `weir_t${id}` } : undefined;
+}
+
 export async function startHarnessProcess(dataDir: string): Promise<{ url: string; pid: number }> {
   const child = spawn(
     path.join(REPO_ROOT, 'scripts/with-node.sh'),

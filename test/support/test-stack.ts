@@ -16,7 +16,7 @@ import type { ArchivedEvent, StoredEvent } from '../../schemas/event';
 import { testBrokers } from '../setup/test-broker';
 import { createClickHouse } from '../../infra/clickhouse/client';
 import { ROLES } from '../../cli/start';
-import { harnessUrl } from './clickhouse-harness-process';
+import { harnessUrl, testClickHouse } from './clickhouse-harness-process';
 import { startRouteProxy } from './route-proxy';
 import { startWeirProcess } from './weir-process';
 import { makeScratchDir, removeScratchDir } from './scratch-dir';
@@ -44,7 +44,7 @@ export function testEnv(extra: Record<string, string> = {}): { env: NodeJS.Proce
     KAFKA_TOPIC_PREFIX: prefix,
     ADMIN_TOKEN: `admin-${randomBytes(12).toString('hex')}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    ...(harnessUrl() ? { CLICKHOUSE_URL: harnessUrl(), CLICKHOUSE_DATABASE: `weir_t${id}` } : {}),
+    ...clickhouseEnv(testClickHouse(id)),
     ...extra,
   };
   return { env, dataDir, prefix };
@@ -97,6 +97,8 @@ async function startRoleProcesses(role: Role | Role[] | undefined, env: NodeJS.P
     },
   };
 }
+
+const clickhouseEnv = (ch: { url: string; database: string } | undefined): Record<string, string> => (ch ? { CLICKHOUSE_URL: ch.url, CLICKHOUSE_DATABASE: ch.database } : {});
 
 /** A daily BATCH_CRON 12 hours away: no scheduled run covers a day while a test runs. */
 export function cronAwayFromNow(): string {
