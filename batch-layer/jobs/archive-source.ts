@@ -3,11 +3,10 @@
  * over the files' day directories, restricted to exactly the pinned files by their virtual
  * `_path`/`_file` columns. ClickHouse evaluates that filter on the file list before reading,
  * also with the set read from a table, so files outside the set cost nothing. The file names
- * are inserted as data into `pinned_files_batch` (migrations/013-pinned-files.sql): as a query
- * parameter the list went in the URL, which a ClickHouse server refuses over 1 MiB.
+ * go as data into `pinned_files_batch` (infra/clickhouse/row-sets.ts): a run reads thousands.
  */
-import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { insertRowSet } from '../../infra/clickhouse/row-sets';
 import { settingsSql, sourceSettings, tableFunctionSql, type ObjectStore } from '../../infra/object-store/object-store';
 import { ARCHIVE_PREFIX, type ArchiveFile } from '../../schemas/archive-layout';
 import { clickhouseColumns } from '../../schemas/event';
@@ -29,8 +28,7 @@ const PINNED_EXPR = `concat(extract(_path, 'dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/'), _f
  * sql/02-duplicate-losers.sql).
  */
 export async function pinnedSource(ch: ClickHouseClient, store: ObjectStore, files: readonly ArchiveFile[]): Promise<PinnedSource> {
-  const set = randomUUID();
-  if (files.length) await ch.insert({ table: 'pinned_files_batch', values: files.map((f) => ({ set_id: set, name: pinnedName(f) })), format: 'JSONEachRow' });
+  const set = await insertRowSet(ch, 'pinned_files_batch', files.map((f) => ({ name: pinnedName(f) })));
   // The glob names only the day directories of the pinned files: ClickHouse lists what the
   // glob matches before it filters by path, and the whole archive must never be listed.
   const days = [...new Set(files.map((f) => f.date))].sort();
