@@ -19,15 +19,17 @@
  * - a URL longer than `http_max_uri_size` (1 MiB) refused before anything runs: 400,
  *   `HTTP request URI invalid or too long`, connection closed.
  *
+ * - several statements in one request refused (chDB would run them all).
+ *
  * Not copied: users and grants (any user is accepted), readonly GET, progress headers,
- * multipart bodies (external tables), and the server's refusal of several statements in one
- * request.
+ * multipart bodies (external tables).
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import { openEngine, type EngineConnection, type EngineResult } from './chdb-engine';
+import { hasSeveralStatements } from './several-statements';
 
 export const HTTP_MAX_URI_SIZE = 1024 * 1024;
 
@@ -157,6 +159,7 @@ export async function startClickHouseHttpHarness(opts: { dataDir: string; port?:
   }
 
   async function execute(p: ParsedRequest): Promise<EngineResult & { format: string }> {
+    if (hasSeveralStatements(p.sql)) throw new HarnessError(62, 'SYNTAX_ERROR', 'Syntax error: Multi-statements are not allowed');
     const { conn, release } = await connectionFor(p);
     try {
       // The query's own settings and database, on a connection no other query shares.

@@ -68,6 +68,8 @@ it('answers errors as Code: N. DB::Exception text with the server\'s status', as
   expect(res.headers.get('x-clickhouse-exception-code')).toBe('62');
   expect(await res.text()).toMatch(/^Code: 62\. DB::Exception: .*\(SYNTAX_ERROR\)\n$/s);
   expect((await fetch(`${harness.url}/?database=nodb&query=SELECT+1`)).status).toBe(404);
+  const several = await fetch(`${harness.url}/`, { method: 'POST', body: 'SET max_threads = 1; SELECT 1' });
+  expect([several.status, await several.text()]).toEqual([400, expect.stringMatching(/^Code: 62\..*Multi-statements are not allowed/)]);
 });
 
 it('refuses a URL over http_max_uri_size (1 MiB) before running anything, as the server does', async () => {
