@@ -23,7 +23,7 @@ import { expireArchive } from './archive-retention';
 import { compactDay } from './jobs/compact-archive';
 import { expireSpeedDays } from './speed-retention';
 import { dropLeftoverRunTables } from './jobs/view-generations';
-import type { HeldLease, RunLease } from './run-lease';
+import type { HeldLease, RunLease } from '../infra/clickhouse/lease';
 import { publicRun, type RunStore } from './run-store';
 import type { Run, RunRecord } from './run-types';
 

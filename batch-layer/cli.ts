@@ -31,7 +31,8 @@ async function withBatchLayer<T>(fn: (batch: BatchLayer, cfg: Config) => Promise
   if (!brokers) throw new Error('no Kafka: set KAFKA_BROKERS, or start the local broker with `weir kafka start`');
   const ch = createClickHouse(cfg);
   try {
-    await migrate(ch.client);
+    await ch.ensureDatabase();
+    await migrate(ch.client, { lock: ch.kind === 'server' });
     const store = createObjectStore(cfg.objectStore.url, cfg.objectStore.s3);
     const kafka = createKafka(brokers, 'weir-batch-cli', { logger: log, security: cfg.kafka.security });
     const batch = await startBatchLayer(cfg, { ch: ch.client, store, kafka, registry: new Registry(), log, schedule: false });

@@ -18,7 +18,7 @@ import { highWatermarks } from './archive-catch-up';
 import { createBatchMetrics } from './batch-metrics';
 import { createBatchRunner, type BatchRunner, type RequestOptions } from './batch-runner';
 import type { RecomputeHooks } from './jobs/recompute';
-import { createRunLease, type LeaseOptions } from './run-lease';
+import { createLease, type LeaseOptions } from '../infra/clickhouse/lease';
 import { createRunStore, type RunStore } from './run-store';
 import type { Run } from './run-types';
 import { startBatchSchedule, type ScheduleHandle } from './schedule';
@@ -69,7 +69,7 @@ export async function startBatchLayer(cfg: BatchConfig, deps: BatchDeps): Promis
       ch: deps.ch,
       store: deps.store,
       runs,
-      lease: createRunLease(deps.ch, { holder: owner, ...deps.lease }),
+      lease: createLease(deps.ch, { holder: owner, ...deps.lease }),
       watermarks: () => highWatermarks(deps.kafka, cfg.kafka.topics.events),
       owner,
       log,

@@ -112,11 +112,12 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
     if (roles.some((r) => NEEDS[r].clickhouse)) {
       ch = createClickHouse(cfg);
       onStop('clickhouse', ch.close);
-      const client = ch.client;
+      const { client, ensureDatabase, kind } = ch;
       await component('ClickHouse', cfg.clickhouse.url ?? `embedded chDB in ${cfg.dataDir}/clickhouse`, async () => {
         const ping = await client.ping();
         if (!ping.success) throw ping.error;
-        await migrate(client);
+        await ensureDatabase();
+        await migrate(client, { lock: kind === 'server' });
       });
       if (roles.some((r) => NEEDS[r].readyOnClickhouse)) {
         checks.clickhouse = async () => {

@@ -1,5 +1,5 @@
 /**
- * Serving alone on an embedded ClickHouse, without Kafka: ClickHouse + migrations + app
+ * Serving alone on an embedded ClickHouse (or a server, when given), without Kafka: ClickHouse + migrations + app
  * registry + the serving router + admin app routes, behind infra's HTTP server (health,
  * ready, metrics, errors). For integration tests, the schemathesis run and local API work;
  * `weir start` composes the real process in cli/start.ts.
@@ -44,15 +44,18 @@ export async function startStandaloneServing(opts: {
   reportCacheMb?: number;
   log?: Logger;
   now?: () => number;
+  /** A ClickHouse server (tests of the server path); unset: embedded chDB in `dataDir`. */
+  clickhouse?: Config['clickhouse'];
 }): Promise<StandaloneServing> {
   const log = opts.log ?? createLogger('warn');
-  const handle = createClickHouse({ dataDir: opts.dataDir, clickhouse: { url: undefined, database: 'weir' } });
+  const handle = createClickHouse({ dataDir: opts.dataDir, clickhouse: opts.clickhouse ?? { url: undefined, database: 'weir' } });
   const stops: (() => Promise<void>)[] = [handle.close];
   const stopAll = async () => {
     for (const s of stops.reverse()) await s();
   };
   try {
-    await migrate(handle.client);
+    await handle.ensureDatabase();
+    await migrate(handle.client, { lock: handle.kind === 'server' });
     const apps = createAppRegistry(handle.client, { defaultLookbackDays: 7 });
     stops.push(async () => apps.close());
     const registry = createMetricsRegistry();

@@ -8,6 +8,7 @@
  * event ids refill the duplicate filter. No replay of the topic is needed.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { insertRowSet } from '../infra/clickhouse/row-sets';
 import type { KafkaMessage } from 'kafkajs';
 import { isCountedType, type StoredEvent } from '../schemas/event';
 import { EventsRtRows, wellFormed } from './events-rt-rows';
@@ -276,18 +277,19 @@ export class PartitionProcessor {
       return found;
     }
     lookups?.('queried');
-    // The probes travel as three parallel arrays (query parameters) zipped into a set: the
+    // The probes go as data (a row set, infra/clickhouse/row-sets.ts: a fetch can probe
+    // thousands of installs, and their user agents alone pass a server's 1 MiB URL limit); the
     // primary key (app_id, ip, ua, ts) serves the IN. (One OR-ed equality triple per probe
     // cost ~10× more: ClickHouse analyses every term of the expression.)
-    const list = [...probes.values()];
+    const set = await insertRowSet(ch, 'probes_rt', [...probes.values()].map((x) => ({ app_id: x.app, ip: x.ip, ua: x.ua })));
     const clicks = await rows<{ app_id: string; ip: string; ua: string; event_id: string; ts_ms: string; channel: string; campaign_id: string }>(
       ch,
       `SELECT app_id, ip, ua, event_id, toUnixTimestamp64Milli(ts) AS ts_ms, channel, campaign_id
        FROM clicks_by_ip_ua_rt
-       WHERE (app_id, ip, ua) IN (SELECT arrayJoin(arrayZip({apps:Array(String)}, {ips:Array(String)}, {uas:Array(String)})))
+       WHERE (app_id, ip, ua) IN (SELECT app_id, ip, ua FROM probes_rt WHERE set_id = {set:String})
          AND kafka_partition != {p:UInt16}
          AND ts BETWEEN fromUnixTimestamp64Milli({from:Int64}) AND fromUnixTimestamp64Milli({to:Int64})`,
-      { p: this.partition, from, to, apps: list.map((x) => x.app), ips: list.map((x) => x.ip), uas: list.map((x) => x.ua) },
+      { p: this.partition, from, to, set },
     );
     for (const c of clicks) {
       const k = ipUaKey(c.app_id, c.ip, c.ua);

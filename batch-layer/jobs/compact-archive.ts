@@ -108,7 +108,7 @@ export async function compactDay(ch: ClickHouseClient, store: ObjectStore, day: 
 /** Steps 1 and 2: the merged rows under a temporary key, checked, then moved to `target`. */
 async function mergeInto(ch: ClickHouseClient, store: ObjectStore, day: string, sources: ArchiveFile[], target: string, hooks: CompactionHooks): Promise<number> {
   const tmp = `${TMP_PREFIX}${day}-${randomUUID()}.arrow`;
-  const source = pinnedSource(store, sources, 'all_files');
+  const source = await pinnedSource(ch, store, sources);
   const out = tableFunctionSql(store.clickhouseSource(tmp), 'Arrow', clickhouseColumns());
   const readSettings = sourceSettings(store.clickhouseSource(tmp));
   await ch.command({

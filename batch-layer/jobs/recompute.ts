@@ -77,7 +77,7 @@ export async function recomputeDays(ch: ClickHouseClient, store: ObjectStore, in
   const range = readRange(days, longestLookback, input.horizonDays);
   const snapshot = await takeArchiveSnapshot(store, range.days);
 
-  const all = pinnedSource(store, snapshot.files, 'all_files');
+  const all = await pinnedSource(ch, store, snapshot.files);
   const run = runTableSuffix(input.runId);
   const fragments = { ALL: all.sql, SETTINGS: readSettingsSql(store), RUN: run };
   const params: Record<string, unknown> = {

@@ -22,6 +22,12 @@ export interface ClickHouseHandle {
    * so there it is this client `n` times.
    */
   concurrent(n: number): ClickHouseClient[];
+  /**
+   * Creates the configured database when it is missing (a server only; the embedded engine
+   * uses its own directory's default database). Every request of `client` names the database,
+   * so a server refuses them all (UNKNOWN_DATABASE) until it exists.
+   */
+  ensureDatabase(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,7 +46,15 @@ export function createClickHouse(cfg: Pick<Config, 'clickhouse' | 'dataDir'>): C
       clickhouse_settings: settings,
       request_timeout: 300_000,
     });
-    return { client, kind: 'server', concurrent: (n) => Array.from({ length: n }, () => client), close: () => client.close() };
+    const ensureDatabase = async () => {
+      const admin = createClient({ url: cfg.clickhouse.url, username: cfg.clickhouse.user, password: cfg.clickhouse.password });
+      try {
+        await admin.command({ query: 'CREATE DATABASE IF NOT EXISTS {db:Identifier}', query_params: { db: cfg.clickhouse.database } });
+      } finally {
+        await admin.close();
+      }
+    };
+    return { client, kind: 'server', concurrent: (n) => Array.from({ length: n }, () => client), ensureDatabase, close: () => client.close() };
   }
   const dir = path.join(cfg.dataDir, 'clickhouse');
   fs.mkdirSync(dir, { recursive: true });
@@ -52,6 +66,7 @@ export function createClickHouse(cfg: Pick<Config, 'clickhouse' | 'dataDir'>): C
   return {
     client,
     kind: 'embedded',
+    ensureDatabase: async () => undefined,
     concurrent: (n) => {
       while (more.length < n) more.push(connect());
       return more.slice(0, n);

@@ -57,7 +57,7 @@ async function archiveMore(): Promise<void> {
 /** Every record of the day as the batch layer reads it: position → row, failing on a record read twice. */
 async function readDay(day = DAY): Promise<Map<string, string>> {
   const snapshot = await takeArchiveSnapshot(env.store, [day]);
-  const source = pinnedSource(env.store, snapshot.files, 'all_files');
+  const source = await pinnedSource(env.ch, env.store, snapshot.files);
   const rows = await queryRows<{ pos: string; row: string }>(
     env.ch,
     `SELECT concat(toString(kafka_partition), ':', toString(kafka_offset)) AS pos, toString(tuple(* EXCEPT file_hash)) AS row FROM ${source.sql}`,

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { batchAdminRouter } from '../../batch-layer/admin-routes';
 import { createBatchRunner, type BatchRunner, type BatchRunnerDeps } from '../../batch-layer/batch-runner';
-import { createRunLease } from '../../batch-layer/run-lease';
+import { createLease } from '../../infra/clickhouse/lease';
 import { createRunStore, type RunStore } from '../../batch-layer/run-store';
 import { startBatchSchedule } from '../../batch-layer/schedule';
 import { errorMiddleware } from '../../infra/http/errors-middleware';
@@ -30,7 +30,7 @@ function makeRunner(name: string, hooks?: BatchRunnerDeps['hooks']): BatchRunner
       ch: env.ch,
       store: env.store,
       runs,
-      lease: createRunLease(env.ch, { holder: name, settleMs: 50, retryMs: 50 }),
+      lease: createLease(env.ch, { holder: name, settleMs: 50, retryMs: 50 }),
       watermarks: async () => ({}),
       owner: name,
       log,

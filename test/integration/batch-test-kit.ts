@@ -1,13 +1,13 @@
 /**
- * Shared by the batch layer's integration tests: a chdb data directory and file:// archive
- * for the test file (chdb binds one directory per process: open in beforeAll, close in
+ * Shared by the batch layer's integration tests: a chdb data directory (or, on the server
+ * path, a database on the ClickHouse harness) and file:// archive for the test file (chdb binds one directory per process: open in beforeAll, close in
  * afterAll), archive writing as the archiver does it, and the batch views read back in the
  * shape of test/reference's answers.
  */
 import path from 'node:path';
 import { pino } from 'pino';
 import { createBatchRunner, type BatchRunner } from '../../batch-layer/batch-runner';
-import { createRunLease } from '../../batch-layer/run-lease';
+import { createLease } from '../../infra/clickhouse/lease';
 import { createRunStore } from '../../batch-layer/run-store';
 import { createClickHouse, queryRows, type ClickHouseClient, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
@@ -17,6 +17,7 @@ import { archiveKey, archiverStateKey, eventDate } from '../../schemas/archive-l
 import type { ArchivedEvent } from '../../schemas/event';
 import { DIMENSIONS, METRICS, METRIC_NAMES } from '../../schemas/views';
 import type { AttributionRow, ReportRow } from '../reference/reports';
+import { testClickHouse } from '../support/clickhouse-harness-process';
 import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
 
 export interface BatchTestEnv {
@@ -29,8 +30,10 @@ export interface BatchTestEnv {
 
 export async function openBatchTestEnv(): Promise<BatchTestEnv> {
   const dir = makeScratchDir('weir-batch');
-  const handle = createClickHouse({ dataDir: dir, clickhouse: { url: undefined, database: 'weir' } });
-  await migrate(handle.client);
+  // On the server path (npm run test:server) the harness, in a database of this test's own.
+  const handle = createClickHouse({ dataDir: dir, clickhouse: testClickHouse(path.basename(dir).replace(/\W/g, '_')) ?? { url: undefined, database: 'weir' } });
+  await handle.ensureDatabase();
+  await migrate(handle.client, { lock: handle.kind === 'server' });
   const store = createObjectStore(`file://${path.join(dir, 'archive')}`);
   return {
     ch: handle.client,
@@ -65,7 +68,7 @@ export function createTestRunner(env: BatchTestEnv, opts: TestRunnerOptions): Ba
       ch: env.ch,
       store: opts.store ?? env.store,
       runs: createRunStore(env.ch),
-      lease: createRunLease(env.ch, { holder: opts.owner, settleMs: 20, retryMs: 50 }),
+      lease: createLease(env.ch, { holder: opts.owner, settleMs: 20, retryMs: 50 }),
       watermarks: async () => ({}),
       owner: opts.owner,
       log: pino({ level: 'silent' }),

@@ -38,7 +38,7 @@ it('keeps the rows written before migration 006 and then writes a two-date batch
   // An install as it was before 006: migrations up to 005 only.
   const before = makeScratchDir('weir-migrations-005');
   for (const f of fs.readdirSync(MIGRATIONS).filter((f) => f < '006')) fs.copyFileSync(path.join(MIGRATIONS, f), path.join(before, f));
-  await migrate(handle.client, before);
+  await migrate(handle.client, { dir: before });
   await insertRows([
     { offset: 0, ts: '2026-11-22 23:59:59.999' },
     { offset: 1, ts: '2026-11-23 00:00:00.000' },

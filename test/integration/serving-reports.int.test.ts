@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { markCovered } from '../../infra/clickhouse/coverage';
 import { ReportResponseSchema } from '../../serving/reports/report-schemas';
 import { startStandaloneServing, type StandaloneServing } from '../../serving/standalone';
+import { testClickHouse } from '../support/clickhouse-harness-process';
 import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
 
 jest.setTimeout(120_000);
@@ -58,7 +59,7 @@ async function insert(ch: StandaloneServing['ch'], evs: Ev[], table: 'hourly_rt'
 
 beforeAll(async () => {
   dataDir = makeScratchDir('weir-serving-reports');
-  srv = await startStandaloneServing({ dataDir, adminToken: randomBytes(16).toString('hex'), limits: { maxReportRows: MAX_ROWS, rateRequestsPerS: 10_000 } });
+  srv = await startStandaloneServing({ dataDir, clickhouse: testClickHouse(randomBytes(4).toString('hex')), adminToken: randomBytes(16).toString('hex'), limits: { maxReportRows: MAX_ROWS, rateRequestsPerS: 10_000 } });
   key = (await srv.apps.create('rep', {})).read_key;
   const rnd = prng(42);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createClickHouse } from '../../infra/clickhouse/client';
+import { loadConfig } from '../../infra/config';
 import { ensureTopics } from '../../infra/kafka/local-broker';
 import { REPO_ROOT } from '../../infra/paths';
 import { topicNames } from '../../schemas/topics';
@@ -87,7 +88,8 @@ describe('speed layer under SIGKILL', () => {
 
     const expected = (await uninterruptedRowsOf(topics.events)).map(rowKey).sort();
 
-    const ch = createClickHouse({ dataDir, clickhouse: { url: undefined, database: 'weir' } });
+    // The process's own embedded data directory, or the harness's database (npm run test:server).
+    const ch = createClickHouse(loadConfig(env));
     try {
       const actual = (await readEventsRt(ch.client)).map(rowKey).sort();
       expect(actual.length).toBe(expected.length);

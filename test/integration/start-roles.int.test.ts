@@ -10,7 +10,8 @@
  * ingest runs alone with a chDB of its own that holds only its app registry, so the app is
  * registered with the ingest process (write key) and with the serving process (read key, and
  * the settings the speed layer applies). With a ClickHouse server (CLICKHOUSE_URL) each role
- * could run alone against one registry; there is none on this machine.
+ * runs alone against one registry: `npm run test:server` runs the end-to-end suites that way,
+ * against the ClickHouse HTTP harness (test/harness).
  *
  * Verified: each process answers only its own roles' routes and is ready; events sent to the
  * ingest process reach the speed views (serving answers them, `source: "speed"`); the

@@ -6,10 +6,14 @@
  */
 import { rm } from 'node:fs/promises';
 import { stopBrokerByPidFile } from '../../infra/kafka/local-broker';
+import { HARNESS_ENV, stopHarnessProcess } from '../support/clickhouse-harness-process';
 import { SCRATCH_ENV } from '../support/scratch-dir';
 import { ENV } from './test-broker';
 
 export default async function globalTeardown(): Promise<void> {
+  const harnessPid = process.env[HARNESS_ENV.pid];
+  if (harnessPid) stopHarnessProcess(Number(harnessPid));
+  delete process.env[HARNESS_ENV.pid];
   const scratch = process.env[SCRATCH_ENV];
   if (scratch) await rm(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   delete process.env[SCRATCH_ENV];

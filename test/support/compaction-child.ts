@@ -6,11 +6,14 @@
  */
 import { compactDay, type CompactionStep } from '../../batch-layer/jobs/compact-archive';
 import { createClickHouse } from '../../infra/clickhouse/client';
+import { migrate } from '../../infra/clickhouse/migrate';
 import { createObjectStore } from '../../infra/object-store/object-store';
 
 async function main(): Promise<void> {
   const [archiveDir, chDir, day, killAfter] = process.argv.slice(2);
   const handle = createClickHouse({ dataDir: chDir, clickhouse: { url: undefined, database: 'weir' } });
+  // Compaction pins its files in a table (batch-layer/jobs/archive-source.ts).
+  await migrate(handle.client);
   const store = createObjectStore(`file://${archiveDir}`);
   await compactDay(handle.client, store, day, {
     afterStep: async (step: CompactionStep) => {

@@ -1,15 +1,23 @@
 /**
  * Starts weir in the test process against the test broker, with its own topics (prefix),
  * data directory (chDB, archive) and admin token, so test files sharing the broker stay apart.
+ *
+ * The server path (`npm run test:server`, test/support/clickhouse-harness-process.ts): every
+ * role runs in a process of its own against the ClickHouse HTTP harness, in a database of the
+ * test's own, and they start together, as an operator's roles do.
  */
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig, type Config } from '../../infra/config';
 import { createLogger } from '../../infra/logger';
-import { startWeir, type Role, type Running } from '../../cli/start';
+import { ROLES, startWeir, type Role, type Running } from '../../cli/start';
 import type { Run } from '../../batch-layer/run-types';
 import type { ArchivedEvent, StoredEvent } from '../../schemas/event';
 import { testBrokers } from '../setup/test-broker';
+import { createClickHouse } from '../../infra/clickhouse/client';
+import { harnessUrl, testClickHouse } from './clickhouse-harness-process';
+import { startRouteProxy } from './route-proxy';
+import { startWeirProcess } from './weir-process';
 import { makeScratchDir, removeScratchDir } from './scratch-dir';
 import { waitFor } from './wait-for';
 
@@ -35,6 +43,7 @@ export function testEnv(extra: Record<string, string> = {}): { env: NodeJS.Proce
     KAFKA_TOPIC_PREFIX: prefix,
     ADMIN_TOKEN: `admin-${randomBytes(12).toString('hex')}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    ...clickhouseEnv(testClickHouse(id)),
     ...extra,
   };
   return { env, dataDir, prefix };
@@ -43,7 +52,7 @@ export function testEnv(extra: Record<string, string> = {}): { env: NodeJS.Proce
 export async function startTestStack(opts: { role?: Role | Role[]; env?: Record<string, string> } = {}): Promise<TestStack> {
   const { env, dataDir, prefix } = testEnv(opts.env);
   const cfg = loadConfig(env);
-  const running = await startWeir(cfg, { role: opts.role, demo: false }, createLogger(cfg.logLevel));
+  const running = harnessUrl() ? await startRoleProcesses(opts.role, env, cfg, dataDir) : await startWeir(cfg, { role: opts.role, demo: false }, createLogger(cfg.logLevel));
   return {
     cfg,
     running,
@@ -57,6 +66,38 @@ export async function startTestStack(opts: { role?: Role | Role[]; env?: Record<
     },
   };
 }
+
+/**
+ * Each role in its own process (its own DATA_DIR; the archive shared through the object store
+ * URL), behind one address (route-proxy.ts). The test process gets a client of its own.
+ */
+async function startRoleProcesses(role: Role | Role[] | undefined, env: NodeJS.ProcessEnv, cfg: Config, dataDir: string): Promise<Running> {
+  const roles = role ? [...new Set([role].flat())] : [...ROLES];
+  const shared = { ...env, OBJECT_STORE_URL: cfg.objectStore.url };
+  const started = await Promise.allSettled(roles.map((r) => startWeirProcess(['--role', r], { ...shared, DATA_DIR: `${dataDir}/role-${r}` })));
+  const procs = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    throw failed.reason;
+  }
+  const proxy = await startRouteProxy(procs.map((p) => p.url));
+  const ch = createClickHouse(cfg);
+  return {
+    url: proxy.url,
+    adminToken: cfg.adminToken as string,
+    clickhouse: ch.client,
+    stop: async () => {
+      await proxy.stop();
+      const codes = await Promise.all(procs.map((p) => p.stop('SIGTERM')));
+      await ch.close();
+      const bad = codes.flatMap((c, i) => (c === 0 ? [] : [`${roles[i]} exited with ${c}: ${procs[i].stderr()}`]));
+      if (bad.length) throw new Error(bad.join('\n'));
+    },
+  };
+}
+
+const clickhouseEnv = (ch: { url: string; database: string } | undefined): Record<string, string> => (ch ? { CLICKHOUSE_URL: ch.url, CLICKHOUSE_DATABASE: ch.database } : {});
 
 /** A daily BATCH_CRON 12 hours away: no scheduled run covers a day while a test runs. */
 export function cronAwayFromNow(): string {

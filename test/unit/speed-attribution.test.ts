@@ -114,7 +114,8 @@ describe('probabilistic matches across the partitions of one process', () => {
   it('skips the query of written clicks when the siblings hold them, and asks for the 24 h before the earliest probed install', async () => {
     const p = new PartitionProcessor(0, rules, 7 * DAY_MS);
     const batch = messages([event({ event_id: 'i1', type: 'install', ts: T, device_id: 'd1' }), event({ event_id: 'i2', type: 'install', ts: T + 5000, device_id: 'd2' })]);
-    const noQuery = { query: () => Promise.reject(new Error('queried although the siblings hold the clicks')) } as never;
+    const refuse = () => Promise.reject(new Error('queried although the siblings hold the clicks'));
+    const noQuery = { query: refuse, insert: refuse } as never;
     const asked: number[] = [];
     const lookups: string[] = [];
     const found = await p.foreignClicksFor(noQuery, batch, (from) => (asked.push(from), true), (r) => lookups.push(r));

@@ -1,6 +1,7 @@
 /**
- * One batch run at a time across processes: a lease in ClickHouse (the store every batch
- * process already shares; the object store has no conditional write to build one on).
+ * One holder at a time across processes (one batch run, one migrating process): a lease in
+ * ClickHouse (the store every such process already shares; the object store has no
+ * conditional write to build one on).
  *
  * ClickHouse has no compare-and-set, so the lease is decided by order: a contender inserts a
  * claim stamped with the *server's* clock (`claimed_at`) and an expiry, waits `settleMs` (so
@@ -13,9 +14,28 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { queryRows } from '../infra/clickhouse/client';
+import { queryRows } from './client';
+
+/** Tables of lease claims (`CLAIMS_DDL`), an allow-list since the name goes into the SQL. */
+export type LeaseTable = 'batch_lease' | '_migrations_lock';
+
+/**
+ * The claims table's columns and engine. migrations/003-batch.sql created `batch_lease` with
+ * the same text; an applied migration never changes, so the copy there stays as it is.
+ */
+export const CLAIMS_DDL = `(
+  name LowCardinality(String),
+  token String,
+  holder String,
+  claimed_at DateTime64(6, 'UTC'),
+  expires_at DateTime64(3, 'UTC'),
+  version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY (name, token)`;
 
 export interface LeaseOptions {
+  /** Default `batch_lease`. */
+  table?: LeaseTable;
   name?: string;
   holder: string;
   ttlMs?: number;
@@ -34,7 +54,8 @@ export interface RunLease {
   acquire(signal?: AbortSignal): Promise<HeldLease>;
 }
 
-export function createRunLease(ch: ClickHouseClient, opts: LeaseOptions): RunLease {
+export function createLease(ch: ClickHouseClient, opts: LeaseOptions): RunLease {
+  const table = opts.table ?? 'batch_lease';
   const name = opts.name ?? 'batch-run';
   const ttlMs = opts.ttlMs ?? 60_000;
   const settleMs = opts.settleMs ?? 1_000;
@@ -43,7 +64,7 @@ export function createRunLease(ch: ClickHouseClient, opts: LeaseOptions): RunLea
   // The server stamps times and versions: one clock for every contender.
   const write = (token: string, claimedAt: string | null, expiry: 'ttl' | 'now') =>
     ch.command({
-      query: `INSERT INTO batch_lease (name, token, holder, claimed_at, expires_at, version)
+      query: `INSERT INTO ${table} (name, token, holder, claimed_at, expires_at, version)
               SELECT {name:String}, {token:String}, {holder:String},
                      ${claimedAt === null ? 'now64(6)' : '{claimed_at:DateTime64(6)}'},
                      ${expiry === 'ttl' ? 'now64(3) + toIntervalMillisecond({ttl_ms:UInt32})' : 'now64(3)'},
@@ -54,7 +75,7 @@ export function createRunLease(ch: ClickHouseClient, opts: LeaseOptions): RunLea
   const earliestLive = async () => {
     const rows = await queryRows<{ token: string; claimed_at: string }>(
       ch,
-      `SELECT token, toString(claimed_at) AS claimed_at FROM batch_lease FINAL
+      `SELECT token, toString(claimed_at) AS claimed_at FROM ${table} FINAL
        WHERE name = {name:String} AND expires_at > now64(3) ORDER BY claimed_at, token LIMIT 1`,
       { name },
     );
