@@ -85,6 +85,7 @@ async function startRoleProcesses(role: Role | Role[] | undefined, env: NodeJS.P
   const ch = createClickHouse(cfg);
   return {
     url: proxy.url,
+    adminUrl: proxy.url,
     adminToken: cfg.adminToken as string,
     clickhouse: ch.client,
     stop: async () => {
