@@ -45,7 +45,9 @@ export function invalidCidrs(list: string[]): string[] {
 
 /**
  * A set of IPv4 and IPv6 ranges. IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) are matched
- * as IPv4, since that is how a dual-stack socket reports IPv4 clients.
+ * as IPv4, since that is how a dual-stack socket reports IPv4 clients; so are ranges inside
+ * `::ffff:0:0/96` (`::ffff:203.0.113.0/120` is `203.0.113.0/24`), as the batch layer and the
+ * reference read them (test/reference/ip-ranges.ts).
  */
 export class CidrSet {
   private readonly ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][];
@@ -53,6 +55,8 @@ export class CidrSet {
     this.ranges = cidrs.map((c) => {
       const r = parseCidr(c);
       if (!r) throw new Error(`invalid CIDR ${JSON.stringify(c)}`);
+      const [net, bits] = r;
+      if (net.kind() === 'ipv6' && bits >= 96 && (net as ipaddr.IPv6).isIPv4MappedAddress()) return [(net as ipaddr.IPv6).toIPv4Address(), bits - 96];
       return r;
     });
   }

@@ -80,14 +80,26 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   const m = speedMetrics(deps.registry);
   const globalBlocklist = new CidrSet(cfg.ipBlocklist);
   const blocklists = new Map<string, { src: string[]; set: CidrSet }>();
+  /**
+   * How far back the partitions' state keeps clicks: the longest lookback of any app (DESIGN.md
+   * rule 2, at most 30 days). It starts from the apps registered when a partition is restored
+   * and grows as soon as an event of an app with a longer one is decided (before its clicks
+   * could be evicted); it never shrinks while the process runs.
+   */
+  let longestLookbackMs = cfg.lookbackDays * DAY_MS;
   const rulesFor = (appId: string): AppRules => {
     const app = deps.apps.cached(appId);
     const src = app?.ip_blocklist ?? [];
     let b = blocklists.get(appId);
     if (!b || b.src !== src) blocklists.set(appId, (b = { src, set: new CidrSet(src) }));
-    return { lookbackMs: Math.min(app?.lookback_days ?? cfg.lookbackDays, MAX_LOOKBACK_DAYS) * DAY_MS, blocklist: b.set, globalBlocklist };
+    const lookbackMs = Math.min(app?.lookback_days ?? cfg.lookbackDays, MAX_LOOKBACK_DAYS) * DAY_MS;
+    longestLookbackMs = Math.max(longestLookbackMs, lookbackMs);
+    return { lookbackMs, blocklist: b.set, globalBlocklist };
   };
-  const maxLookbackMs = Math.max(cfg.lookbackDays, 7) * DAY_MS;
+  const registeredLongest = async (): Promise<void> => {
+    const apps = await deps.apps.list();
+    longestLookbackMs = Math.max(longestLookbackMs, Math.min(Math.max(0, ...apps.map((a) => a.lookback_days)), MAX_LOOKBACK_DAYS) * DAY_MS);
+  };
 
   const consumer: Consumer = deps.kafka.consumer({ groupId: cfg.groupId ?? `${cfg.kafka.topics.events}-speed`, ...SPEED_FETCH });
   const producer: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
@@ -165,7 +177,8 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     let restored = restoring.get(partition);
     if (restored) return restored;
     restored = (async () => {
-      const p = new PartitionProcessor(partition, rulesFor, maxLookbackMs);
+      await registeredLongest();
+      const p = new PartitionProcessor(partition, rulesFor, () => longestLookbackMs);
       const end = m.restoreSeconds.startTimer({ partition: String(partition) });
       await p.restore(deps.ch, await topicId.get());
       end();

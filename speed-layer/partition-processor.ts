@@ -97,7 +97,8 @@ export class PartitionProcessor {
   constructor(
     readonly partition: number,
     private readonly rulesFor: (appId: string) => AppRules,
-    private readonly maxLookbackMs: number,
+    /** The longest lookback of any app now (it grows when an app's does). */
+    private readonly maxLookbackMs: () => number,
   ) {
     this.state = new AttributionState(maxLookbackMs);
   }
@@ -134,7 +135,7 @@ export class PartitionProcessor {
     // Rows written but not yet in the views (a crash between the two): apply their group now,
     // under the same tokens as the interrupted attempt.
     this.viewsThrough = await redoUnapplied(ch, this.partition, this.viewsThrough);
-    const since = Number(pos.newest) - clickStateSpanMs(this.maxLookbackMs);
+    const since = Number(pos.newest) - clickStateSpanMs(this.maxLookbackMs());
     const clicks = await rows<{ app_id: string; device_id: string; event_id: string; ts_ms: string; ip: string; ua: string; channel: string; campaign_id: string }>(
       ch,
       // ts_ms, not ts: a SELECT alias is visible in WHERE and would shadow the column there.

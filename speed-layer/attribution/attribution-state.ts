@@ -90,7 +90,8 @@ export class AttributionState {
   private newestTs = 0;
   private clickCount = 0;
 
-  constructor(private readonly maxLookbackMs: number) {}
+  /** `maxLookbackMs`: the longest lookback of any app now, read at each eviction. */
+  constructor(private readonly maxLookbackMs: () => number) {}
 
   get size(): { clicks: number; firstInstalls: number } {
     return { clicks: this.clickCount, firstInstalls: this.firstInstalls.size };
@@ -185,7 +186,7 @@ export class AttributionState {
   }
 
   private evict(): void {
-    const deviceHorizon = this.newestTs - clickStateSpanMs(this.maxLookbackMs);
+    const deviceHorizon = this.newestTs - clickStateSpanMs(this.maxLookbackMs());
     const ipHorizon = this.newestTs - PROBABILISTIC_WINDOW_MS - LATE_ARRIVAL_MS;
     this.clickCount -= this.byDevice.prune(deviceHorizon);
     this.byIpUa.prune(ipHorizon);

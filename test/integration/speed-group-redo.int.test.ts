@@ -17,7 +17,7 @@ import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
 import { storedEvents } from '../support/speed-fixture';
 
 const rules = () => ({ lookbackMs: 7 * DAY_MS, blocklist: new CidrSet([]), globalBlocklist: new CidrSet([]) });
-const processor = (partition: number) => new PartitionProcessor(partition, rules, 7 * DAY_MS);
+const processor = (partition: number) => new PartitionProcessor(partition, rules, () => 7 * DAY_MS);
 
 let dir: string;
 let handle: ClickHouseHandle;

@@ -33,7 +33,7 @@ it('finds the click another partition wrote among 6000 probes of 300-character u
     return stored;
   });
   const messages = installs.map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as unknown as KafkaMessage);
-  const p = new PartitionProcessor(0, () => ({ lookbackMs: 7 * DAY_MS, blocklist: new CidrSet([]), globalBlocklist: new CidrSet([]) }), 7 * DAY_MS);
+  const p = new PartitionProcessor(0, () => ({ lookbackMs: 7 * DAY_MS, blocklist: new CidrSet([]), globalBlocklist: new CidrSet([]) }), () => 7 * DAY_MS);
   const found = await p.foreignClicksFor(env.ch, messages, () => false);
   expect([...(found as Map<string, unknown>).entries()]).toEqual([[`a\u0000198.51.100.7\u0000${ua(4321)}`, [expect.objectContaining({ event_id: 'c1', channel: 'net', campaign_id: 'cmp' })]]]);
 });

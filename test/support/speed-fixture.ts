@@ -80,7 +80,7 @@ export async function uninterruptedRowsOf(topic: string, lookbackDays = 7): Prom
   const rules = { lookbackMs: lookbackDays * DAY_MS, blocklist: new CidrSet([]), globalBlocklist: new CidrSet([]) };
   const rows: EventRtRow[] = [];
   for (const [p, messages] of byPartition) {
-    rows.push(...rowsOf(new PartitionProcessor(p, () => rules, lookbackDays * DAY_MS).process(messages, 0).rows));
+    rows.push(...rowsOf(new PartitionProcessor(p, () => rules, () => lookbackDays * DAY_MS).process(messages, 0).rows));
   }
   return rows;
 }

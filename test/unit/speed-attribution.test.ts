@@ -24,7 +24,7 @@ function runStream(f: ReferenceFixture): BatchOutcome {
   const messages = arrival.map(
     (e: ArchivedEvent, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as unknown as KafkaMessage,
   );
-  return new PartitionProcessor(0, rulesFor, 30 * DAY_MS).process(messages, 0);
+  return new PartitionProcessor(0, rulesFor, () => 30 * DAY_MS).process(messages, 0);
 }
 
 const iso = (chTime: string) => `${chTime.replace(' ', 'T')}Z`;
@@ -103,8 +103,8 @@ describe('probabilistic matches across the partitions of one process', () => {
   const messages = (events: ArchivedEvent[]) => events.map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as unknown as KafkaMessage);
 
   it('matches a click another partition decided but has not written yet', () => {
-    const clicks = new PartitionProcessor(1, rules, 7 * DAY_MS);
-    const installs = new PartitionProcessor(0, rules, 7 * DAY_MS);
+    const clicks = new PartitionProcessor(1, rules, () => 7 * DAY_MS);
+    const installs = new PartitionProcessor(0, rules, () => 7 * DAY_MS);
     clicks.process(messages([event({ event_id: 'c1', type: 'click', ts: T - 3_600_000, device_id: 'phone-web', channel: 'net', campaign_id: 'cmp' })]), 0);
     const foreign = withSiblingClicks(new Map(), installs, () => [installs, clicks]);
     const out = installs.process(messages([event({ event_id: 'i1', type: 'install', ts: T, device_id: 'phone-app' })]), 0, foreign);
@@ -112,7 +112,7 @@ describe('probabilistic matches across the partitions of one process', () => {
   });
 
   it('skips the query of written clicks when the siblings hold them, and asks for the 24 h before the earliest probed install', async () => {
-    const p = new PartitionProcessor(0, rules, 7 * DAY_MS);
+    const p = new PartitionProcessor(0, rules, () => 7 * DAY_MS);
     const batch = messages([event({ event_id: 'i1', type: 'install', ts: T, device_id: 'd1' }), event({ event_id: 'i2', type: 'install', ts: T + 5000, device_id: 'd2' })]);
     const refuse = () => Promise.reject(new Error('queried although the siblings hold the clicks'));
     const noQuery = { query: refuse, insert: refuse } as never;
@@ -127,7 +127,7 @@ describe('probabilistic matches across the partitions of one process', () => {
   });
 
   it('writes decisions with well-formed strings: a lone surrogate becomes U+FFFD, which ClickHouse accepts and the archive also writes', () => {
-    const p = new PartitionProcessor(0, rules, 7 * DAY_MS);
+    const p = new PartitionProcessor(0, rules, () => 7 * DAY_MS);
     p.process(messages([event({ event_id: 'c\uD800', type: 'click', ts: T - 3_600_000, device_id: 'd\uDC00', channel: 'n\uD800', campaign_id: 'k' })]), 0);
     const out = p.process(messages([event({ event_id: 'i\uD800', type: 'install', ts: T, device_id: 'd\uDC00' })]), 0);
     expect(out.attributions).toEqual([
@@ -136,13 +136,13 @@ describe('probabilistic matches across the partitions of one process', () => {
   });
 
   it('holds clicks back to 5 days before its newest event time (the 24 h window and the late-arrival span)', () => {
-    const q = new PartitionProcessor(1, rules, 7 * DAY_MS);
+    const q = new PartitionProcessor(1, rules, () => 7 * DAY_MS);
     q.process(messages([event({ event_id: 'c1', type: 'click', ts: T, device_id: 'x' })]), 0);
     expect(q.ipClickHorizon).toBe(T - 5 * DAY_MS);
   });
 
   it('finds nothing in its own partition twice, and nothing when no sibling holds the ip and ua', () => {
-    const only = new PartitionProcessor(0, rules, 7 * DAY_MS);
+    const only = new PartitionProcessor(0, rules, () => 7 * DAY_MS);
     only.process(messages([event({ event_id: 'c1', type: 'click', ts: T - 1000, device_id: 'other' })]), 0);
     const foreign = withSiblingClicks(new Map(), only, () => [only]);
     expect(foreign.get('a\u0000198.51.100.7\u0000ua-1')).toBeUndefined();
