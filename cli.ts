@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { registerKafkaCommand } from './cli/kafka-command';
 import { ROLES, StartupError, startWeir, type Role } from './cli/start';
 import { ConfigError, loadConfig } from './infra/config';
+import { UsageError } from './infra/errors';
 import { createLogger } from './infra/logger';
 import { registerGenerateCommand } from './ingest/load-generator/main';
 import { registerBatchCommand } from './batch-layer/cli';
@@ -61,7 +62,7 @@ function printBanner(r: Awaited<ReturnType<typeof startWeir>>, generatedToken: b
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof StartupError || err instanceof ConfigError) {
+  if (err instanceof StartupError || err instanceof ConfigError || err instanceof UsageError) {
     process.stderr.write(`weir: ${err.message}\n`);
   } else {
     process.stderr.write(`weir: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -19,6 +19,9 @@ export const HTTP_STATUS = {
 
 export type ErrorCode = keyof typeof HTTP_STATUS;
 
+/** A command-line problem the user can act on: the `weir` command prints its message alone, no stack. */
+export class UsageError extends Error {}
+
 export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
