@@ -65,10 +65,8 @@ export async function takeArchiveSnapshot(store: ObjectStore, days: readonly str
  * range holds. Throws on two ranges that overlap without one holding the other.
  */
 export function readableFiles(dayFiles: readonly ArchiveFile[]): ArchiveFile[] {
-  const byPartition = new Map<number, ArchiveFile[]>();
-  for (const f of dayFiles) byPartition.set(f.partition, [...(byPartition.get(f.partition) ?? []), f]);
   const out: ArchiveFile[] = [];
-  for (const list of byPartition.values()) {
+  for (const list of filesByPartition(dayFiles).values()) {
     // Widest first among equal starts, so a file is checked against the one that may hold it.
     list.sort((a, b) => a.first - b.first || b.last - a.last);
     let held: ArchiveFile | undefined;
@@ -84,6 +82,17 @@ export function readableFiles(dayFiles: readonly ArchiveFile[]): ArchiveFile[] {
       out.push(f);
       held = f;
     }
+  }
+  return out;
+}
+
+/** `files` grouped by Kafka partition (a day of small files holds thousands). */
+export function filesByPartition(files: readonly ArchiveFile[]): Map<number, ArchiveFile[]> {
+  const out = new Map<number, ArchiveFile[]>();
+  for (const f of files) {
+    const list = out.get(f.partition);
+    if (list) list.push(f);
+    else out.set(f.partition, [f]);
   }
   return out;
 }

@@ -25,10 +25,9 @@ export async function expireSpeedDays(ch: ClickHouseClient, retentionDays: numbe
   );
   for (const { d } of rows) {
     for (const table of SPEED_VIEWS) await ch.command({ query: `ALTER TABLE ${table} DROP PARTITION {day:String}`, query_params: { day: d } });
-    await ch.insert({
-      table: 'speed_expired_days',
-      format: 'JSONEachRow',
-      values: [{ day: d, expired_at: new Date(now).toISOString().replace('T', ' ').replace('Z', '') }],
+    await ch.command({
+      query: "INSERT INTO speed_expired_days SELECT {day:Date}, fromUnixTimestamp64Milli({at:Int64}, 'UTC')",
+      query_params: { day: d, at: now },
     });
   }
   return rows.map((r) => r.d);

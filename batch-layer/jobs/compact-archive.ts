@@ -22,7 +22,7 @@ import { queryRows } from '../../infra/clickhouse/client';
 import { settingsSql, sourceSettings, tableFunctionSql, type ObjectStore } from '../../infra/object-store/object-store';
 import { archiveKey, datePrefix, parseArchiveKey, type ArchiveFile } from '../../schemas/archive-layout';
 import { ARCHIVE_COLUMNS, clickhouseColumns } from '../../schemas/event';
-import { readArchiverStates, readableFiles } from '../archive-snapshot';
+import { filesByPartition, readArchiverStates, readableFiles } from '../archive-snapshot';
 import { pinnedSource } from './archive-source';
 
 export type CompactionStep = 'written' | 'renamed' | 'deleted';
@@ -82,11 +82,10 @@ export async function compactDay(ch: ClickHouseClient, store: ObjectStore, day: 
   const state = await readState(store, day);
   const result: DayCompaction = { day, partitions: 0, filesBefore: complete.length, filesAfter: complete.length, rows: 0 };
 
-  const byPartition = new Map<number, ArchiveFile[]>();
-  for (const f of complete) byPartition.set(f.partition, [...(byPartition.get(f.partition) ?? []), f]);
-  for (const [partition, files] of [...byPartition].sort((a, b) => a[0] - b[0])) {
+  for (const [partition, files] of [...filesByPartition(complete)].sort((a, b) => a[0] - b[0])) {
     const sources = readableFiles(files);
-    const dead = files.filter((f) => !sources.includes(f)); // held by a larger file already
+    const read = new Set(sources);
+    const dead = files.filter((f) => !read.has(f)); // held by a larger file already
     if (sources.length === 1 && state[partition] === sources[0].key) {
       for (const f of dead) await store.delete(f.key);
       result.filesAfter -= dead.length;

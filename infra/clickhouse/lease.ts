@@ -61,14 +61,16 @@ export function createLease(ch: ClickHouseClient, opts: LeaseOptions): RunLease 
   const settleMs = opts.settleMs ?? 1_000;
   const retryMs = opts.retryMs ?? 2_000;
 
-  // The server stamps times and versions: one clock for every contender.
-  const write = (token: string, claimedAt: string | null, expiry: 'ttl' | 'now') =>
+  // The server stamps times and versions: one clock for every contender. `whileLive`: write
+  // only if the claim has not expired, decided in the statement itself (see renew below).
+  const write = (token: string, claimedAt: string | null, expiry: 'ttl' | 'now', whileLive = false) =>
     ch.command({
       query: `INSERT INTO ${table} (name, token, holder, claimed_at, expires_at, version)
               SELECT {name:String}, {token:String}, {holder:String},
                      ${claimedAt === null ? 'now64(6)' : '{claimed_at:DateTime64(6)}'},
                      ${expiry === 'ttl' ? 'now64(3) + toIntervalMillisecond({ttl_ms:UInt32})' : 'now64(3)'},
-                     toUInt64(toUnixTimestamp64Micro(now64(6)))`,
+                     toUInt64(toUnixTimestamp64Micro(now64(6)))
+              ${whileLive ? `WHERE (SELECT argMax(expires_at, version) FROM ${table} WHERE name = {name:String} AND token = {token:String}) > now64(3)` : ''}`,
       query_params: { name, token, holder: opts.holder, claimed_at: claimedAt, ttl_ms: ttlMs },
     });
 
@@ -81,18 +83,6 @@ export function createLease(ch: ClickHouseClient, opts: LeaseOptions): RunLease 
     );
     return rows[0];
   };
-
-  // A renewal extends a claim only while it is live, in the statement itself: a holder that was
-  // frozen past its expiry (a long GC, SIGSTOP) must not bring back its claim, whose early
-  // `claimed_at` would make it the earliest again while another process holds the lease.
-  const renewWhileLive = (token: string, claimedAt: string) =>
-    ch.command({
-      query: `INSERT INTO ${table} (name, token, holder, claimed_at, expires_at, version)
-              SELECT {name:String}, {token:String}, {holder:String}, {claimed_at:DateTime64(6)},
-                     now64(3) + toIntervalMillisecond({ttl_ms:UInt32}), toUInt64(toUnixTimestamp64Micro(now64(6)))
-              WHERE (SELECT argMax(expires_at, version) FROM ${table} WHERE name = {name:String} AND token = {token:String}) > now64(3)`,
-      query_params: { name, token, holder: opts.holder, claimed_at: claimedAt, ttl_ms: ttlMs },
-    });
 
   return {
     async acquire(signal) {
@@ -111,7 +101,10 @@ export function createLease(ch: ClickHouseClient, opts: LeaseOptions): RunLease 
 
   function hold(token: string, claimedAt: string): HeldLease {
     let released = false;
-    const renew = setInterval(() => void renewWhileLive(token, claimedAt).catch(() => undefined), Math.max(1, Math.floor(ttlMs / 3)));
+    // A renewal extends the claim only while it is live: a holder that was frozen past its
+    // expiry (a long GC, SIGSTOP) must not bring back its claim, whose early `claimed_at` would
+    // make it the earliest again while another process holds the lease.
+    const renew = setInterval(() => void write(token, claimedAt, 'ttl', true).catch(() => undefined), Math.max(1, Math.floor(ttlMs / 3)));
     renew.unref();
     return {
       async stillHeld() {
