@@ -9,7 +9,13 @@
  * process, which holds the embedded engine, sampled during the run). In the same run, over the
  * window's files: a plain scan of one column (`count(), sum(ts)`, the baseline) and the floor,
  * the hourly grouping of the raw events by their own dimensions alone, a part of what every
- * exact recompute must do (`floor_ratio` = recompute events/s ÷ floor events/s). Last, what the
+ * exact recompute must do (`floor_ratio` = recompute events/s ÷ floor events/s), and the rules
+ * floor: the floor plus the two other groupings DESIGN.md's rules force on every exact
+ * recompute of the window, each reading only the columns it needs and writing nothing: the
+ * dedup keys of every row the run must read (section 3: copies within the horizon, whatever
+ * their day) and the clicks of the click range by device (rule 2). No recompute can beat it, so
+ * `floor_ratio_bound` = floor time ÷ rules floor time is the highest `floor_ratio` any exact
+ * recompute could reach on this machine in this run. Last, what the
  * master dataset costs per event as the real archiver writes it and after compaction
  * (`archive_bytes_per_event`, bench/support/archive-bytes.ts; `BENCH_ARCHIVE_EVENTS=0` skips it).
  *
@@ -20,6 +26,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { formatDay } from '../batch-layer/days';
+import { readRange } from '../batch-layer/jobs/read-range';
 import { recomputeDays } from '../batch-layer/jobs/recompute';
 import { createClickHouse, queryRows } from '../infra/clickhouse/client';
 import { migrate } from '../infra/clickhouse/migrate';
@@ -68,6 +76,14 @@ FROM (SELECT number AS n, cityHash64(number, {p:UInt32}, {day_ms:Int64}) % 100 A
       FROM numbers({rows:UInt64}))
 SETTINGS output_format_arrow_compression_method = 'zstd', output_format_arrow_low_cardinality_as_dictionary = 1,
          output_format_arrow_string_as_string = 1, engine_file_truncate_on_insert = 1`;
+
+/** Rule 2's least work: every click of the click range keyed by its device. */
+const DEVICE_CLICKS_SQL = (source: string) => `
+SELECT count() AS devices FROM (SELECT app_id, device_id, max(ts) FROM ${source} WHERE type = 'click' GROUP BY app_id, device_id)`;
+
+/** Section 3's least work: every row the run reads keyed by (app_id, event_id), the repeated keys kept. */
+const DEDUP_KEYS_SQL = (source: string) => `
+SELECT count() AS keys FROM (SELECT cityHash64(app_id, event_id) AS k FROM ${source} GROUP BY k HAVING count() > 1)`;
 
 /** The hourly grouping of raw events by their own dimensions, with exact distinct devices. */
 const FLOOR_SQL = (source: string) => `
@@ -139,7 +155,13 @@ export async function runBatchBench(): Promise<Record<string, number | string>> 
     await writeDays(historyDays - SHORT_HISTORY_DAYS, historyDays);
     const generateS = (Date.now() - t0) / 1000;
     const events = perFile * PARTITIONS * WINDOW_DAYS;
-    const windowGlob = `${ARCHIVE_PREFIX}{${window.map((d) => `dt=${d}`).join(',')}}/*.arrow`;
+    const globOf = (days: readonly string[]) => `${ARCHIVE_PREFIX}{${days.map((d) => `dt=${d}`).join(',')}}/*.arrow`;
+    const windowGlob = globOf(window);
+    // What the bench's runs read (lookback and horizon 7 days), within the history written.
+    const range = readRange(window, 7, 7);
+    const written = new Set(Array.from({ length: historyDays }, (_, i) => dayOf(i)).slice(historyDays - SHORT_HISTORY_DAYS));
+    const readDays = range.days.filter((d) => written.has(d));
+    const clickDays = readDays.filter((d) => d >= formatDay(range.clickFromMs));
     const archiveBytes = window.reduce((sum, d) => sum + dirBytes(path.join(dir, 'archive', ARCHIVE_PREFIX, `dt=${d}`)), 0);
 
     await recompute(); // warm-up: both measured runs find the engine and the page cache warm
@@ -156,6 +178,11 @@ export async function runBatchBench(): Promise<Record<string, number | string>> 
     const t3 = Date.now();
     const [floor] = await queryRows<{ events: string }>(ch.client, FLOOR_SQL(source));
     const floorS = (Date.now() - t3) / 1000;
+    const sourceOf = (days: readonly string[]) => tableFunctionSql(store.clickhouseSource(globOf(days)), 'Arrow', clickhouseColumns());
+    const t4 = Date.now();
+    await queryRows(ch.client, DEDUP_KEYS_SQL(sourceOf(readDays)));
+    await queryRows(ch.client, DEVICE_CLICKS_SQL(sourceOf(clickDays)));
+    const rulesFloorS = (Date.now() - t4) / 1000 + floorS;
     const [views] = await queryRows<{ bytes: string }>(
       ch.client,
       `SELECT sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND table IN ('hourly_batch_data', 'attributions_batch_data')`,
@@ -182,6 +209,8 @@ export async function runBatchBench(): Promise<Record<string, number | string>> 
       scan_baseline_events_per_s: Math.round(events / scanS),
       floor_events_per_s: Math.round(events / floorS),
       floor_ratio: round(eventsPerS / (events / floorS)),
+      rules_floor_events_per_s: Math.round(events / rulesFloorS),
+      floor_ratio_bound: round(floorS / rulesFloorS),
       recompute_s: round(short.s),
       recompute_long_history_s: round(long.s),
       history_growth_time: round(long.s / short.s),
@@ -202,7 +231,9 @@ export async function runBatchBench(): Promise<Record<string, number | string>> 
     process.stdout.write(
       `recompute of ${WINDOW_DAYS} days (${fmt(events)} events) over ${SHORT_HISTORY_DAYS} days of archive: ${perS(eventsPerS)} (${round(short.s)} s, peak RSS ${result.peak_rss_mb} MB); ` +
         `over ${historyDays} days: ${round(long.s)} s, peak RSS ${result.peak_rss_long_history_mb} MB (growth ${result.history_growth_time}× time, ${result.history_growth_rss}× RSS); ` +
-        `scan baseline ${perS(events / scanS)}; floor (hourly grouping alone) ${perS(events / floorS)} (${round(floorS)} s); recompute / floor ${result.floor_ratio}\n`,
+        `scan baseline ${perS(events / scanS)}; floor (hourly grouping alone) ${perS(events / floorS)} (${round(floorS)} s); recompute / floor ${result.floor_ratio}; ` +
+        `rules floor (floor + dedup keys of the ${readDays.length} days read + clicks by device) ${perS(events / rulesFloorS)} (${round(rulesFloorS)} s): ` +
+        `no exact recompute exceeds floor_ratio ${result.floor_ratio_bound} here\n`,
     );
     return result;
   } finally {

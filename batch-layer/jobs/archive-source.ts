@@ -21,23 +21,39 @@ export interface PinnedSource {
 const pinnedName = (f: ArchiveFile) => `dt=${f.date}/${f.key.slice(f.key.lastIndexOf('/') + 1)}`;
 const PINNED_EXPR = `concat(extract(_path, 'dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/'), _file)`;
 
-/**
- * Pins `files` as a new set and returns the subquery reading them; its one parameter,
- * `pinned_set`, names the set. Besides the archive columns the subquery yields `file_hash`,
- * which file the row came from (a Kafka record archived in two files is one copy,
- * sql/02-duplicate-losers.sql).
- */
-export async function pinnedSource(ch: ClickHouseClient, store: ObjectStore, files: readonly ArchiveFile[]): Promise<PinnedSource> {
+/** A set of pinned archive files: its id in `pinned_files_batch` and the days it holds files of. */
+export interface PinnedFiles {
+  set: string;
+  days: string[];
+}
+
+/** Pins `files` as a new set. */
+export async function pinFiles(ch: ClickHouseClient, files: readonly ArchiveFile[]): Promise<PinnedFiles> {
   const set = await insertRowSet(ch, 'pinned_files_batch', files.map((f) => ({ name: pinnedName(f) })));
+  return { set, days: [...new Set(files.map((f) => f.date))].sort() };
+}
+
+/**
+ * The subquery reading the pinned files of `days` (default: all of them); its one parameter,
+ * `pinned_set`, names the set. Besides the archive columns it yields `file_hash`, which file
+ * the row came from (a Kafka record archived in two files is one copy,
+ * sql/01-duplicate-losers.sql).
+ */
+export function pinnedSourceSql(store: ObjectStore, pinned: PinnedFiles, days?: readonly string[]): PinnedSource {
   // The glob names only the day directories of the pinned files: ClickHouse lists what the
   // glob matches before it filters by path, and the whole archive must never be listed.
-  const days = [...new Set(files.map((f) => f.date))].sort();
-  const dirs = days.length === 0 ? 'dt=0000-00-00' : days.length === 1 ? `dt=${days[0]}` : `{${days.map((d) => `dt=${d}`).join(',')}}`;
+  const read = days ? pinned.days.filter((d) => days.includes(d)) : pinned.days;
+  const dirs = read.length === 0 ? 'dt=0000-00-00' : read.length === 1 ? `dt=${read[0]}` : `{${read.map((d) => `dt=${d}`).join(',')}}`;
   const fn = tableFunctionSql(store.clickhouseSource(`${ARCHIVE_PREFIX}${dirs}/*.arrow`), 'Arrow', clickhouseColumns());
   return {
     sql: `(SELECT *, cityHash64(_path) AS file_hash FROM ${fn} WHERE ${PINNED_EXPR} IN (SELECT name FROM pinned_files_batch WHERE set_id = {pinned_set:String}))`,
-    params: { pinned_set: set },
+    params: { pinned_set: pinned.set },
   };
+}
+
+/** Pins `files` and returns the subquery reading them all. */
+export async function pinnedSource(ch: ClickHouseClient, store: ObjectStore, files: readonly ArchiveFile[]): Promise<PinnedSource> {
+  return pinnedSourceSql(store, await pinFiles(ch, files));
 }
 
 export function readSettingsSql(store: ObjectStore): string {

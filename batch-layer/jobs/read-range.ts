@@ -13,7 +13,7 @@
  *     between two sends of one event is not looked for: it counts as its own event.)
  *
  * The first install of each device before the window is not read from the archive: it is the
- * state earlier runs left (sql/03-prior-installs.sql).
+ * state earlier runs left (sql/02-prior-installs.sql).
  */
 import { DAY_MS, dayRange, formatDay, requireDay } from '../days';
 

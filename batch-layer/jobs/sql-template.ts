@@ -1,14 +1,14 @@
 /**
  * The recompute's statements live in `sql/*.sql`. They take values only as `{name:Type}`
- * query parameters; `{{NAME}}` marks where code-built fragments go (the table function of
- * the pinned archive files, the SETTINGS clause, the run's table-name suffix), and only names
- * in the allow-list below.
+ * query parameters; `{{NAME}}` marks where code-built fragments go (the rows of the pinned
+ * archive files, the SETTINGS clause, the run's table-name suffix), and only names in the
+ * allow-list below.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
-export type Fragment = 'ALL' | 'SETTINGS' | 'RUN';
-const FRAGMENTS: readonly Fragment[] = ['ALL', 'SETTINGS', 'RUN'];
+export type Fragment = 'ROWS' | 'WINDOW_ROWS' | 'WINDOW_COUNTED' | 'CLICK_RANGE_COUNTED' | 'SETTINGS' | 'RUN';
+const FRAGMENTS: readonly Fragment[] = ['ROWS', 'WINDOW_ROWS', 'WINDOW_COUNTED', 'CLICK_RANGE_COUNTED', 'SETTINGS', 'RUN'];
 
 const cache = new Map<string, string>();
 

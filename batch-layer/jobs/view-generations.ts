@@ -26,7 +26,7 @@ const VIEWS = [
 
 /** Every table a run creates (sql/00-scratch-tables.sql), by prefix. */
 const RUN_TABLE_PREFIXES = [
-  'batch_scratch_events_',
+  'batch_scratch_events_', // no longer created; dropped where a run of an earlier version left one
   'batch_scratch_losers_',
   'batch_scratch_prior_',
   'batch_scratch_installs_',

@@ -1,36 +1,10 @@
 -- The scratch and staging tables of one run, named after it ({{RUN}}), so that a run never
 -- reads or truncates another's (a run that lost its lease may still be running). MergeTree, so
--- that a large window spills to disk instead of failing for memory. Dropped when the run ends;
+-- that a large window spills to disk instead of failing for memory. The input rows themselves
+-- are not copied: every step reads the pinned archive files (the *ROWS and *COUNTED fragments, recompute.ts) with only
+-- the columns it needs, which costs far less than writing them into a table (a copy of the
+-- read range took longer than all the steps that read it). Dropped when the run ends;
 -- the next run that holds the lease drops what a killed run left (view-generations.ts).
-
--- Every input row the run reads (DESIGN.md section 5, "What a run reads"): the events of the
--- window's days, the clicks before them that can decide their installs, and the copies that can
--- duplicate them. Only window events keep every column; a click before the window keeps what
--- attribution reads; any other row only takes part in dedup, so its other columns are ''.
-CREATE TABLE batch_scratch_events_{{RUN}} (
-  key_hash UInt64,            -- cityHash64(app_id, event_id): dedup groups by it first
-  file_hash UInt64,           -- which archive file the row came from (one record, two files: one copy)
-  in_window UInt8,            -- corrected event time within the recomputed days
-  app_id LowCardinality(String),
-  event_id String,
-  type LowCardinality(String),
-  ts Int64,
-  received_at Int64,
-  kafka_partition Int32,
-  kafka_offset Int64,
-  device_id String,
-  ip String,                  -- clicks and installs only ('' otherwise)
-  ua LowCardinality(String),  -- clicks and installs only
-  channel LowCardinality(String),
-  campaign_id LowCardinality(String),
-  name LowCardinality(String),
-  country LowCardinality(String),
-  os LowCardinality(String),
-  app_version LowCardinality(String),
-  currency LowCardinality(String),
-  error_type LowCardinality(String),
-  revenue_micros Int64
-) ENGINE = MergeTree ORDER BY tuple();
 
 -- Rows that do not count: non-winning copies (`repeat` 0) and a Kafka record's rows beyond the
 -- first when it was archived more than once (`repeat` 1), by record position and file.

@@ -19,10 +19,11 @@ FROM (
          groupArrayIf(tuple(ts, event_id, CAST(channel AS String), CAST(campaign_id AS String), ip), type = 'click') AS clicks,
          indexOf({app_ids:Array(String)}, app_id) AS app_index,
          toInt64(if(app_index = 0, {default_lookback_days:UInt16}, {app_lookback_days:Array(UInt16)}[app_index])) * 86400000 AS lookback_ms
-  FROM batch_scratch_events_{{RUN}}
-  WHERE ((type = 'click' AND ts >= {click_from_ms:Int64} AND ts < {window_end_ms:Int64}) OR (type = 'install' AND in_window))
-    AND (kafka_partition, kafka_offset, file_hash) NOT IN (SELECT kafka_partition, kafka_offset, file_hash FROM batch_scratch_losers_{{RUN}})
+  FROM {{CLICK_RANGE_COUNTED}}
+  WHERE (type = 'click' AND ts >= {click_from_ms:Int64} AND ts < {window_end_ms:Int64})
+     OR (type = 'install' AND ts >= {window_start_ms:Int64} AND ts < {window_end_ms:Int64})
   GROUP BY app_id, device_id
   HAVING countIf(type = 'install') > 0
 )
 WHERE (CAST(app_id AS String), device_id) NOT IN (SELECT app_id, device_id FROM batch_scratch_prior_{{RUN}})
+{{SETTINGS}}

@@ -9,10 +9,9 @@ WITH
   clicks AS (
     SELECT app_id, ip, CAST(ua AS String) AS ua, ts, event_id,
            CAST(channel AS String) AS channel, CAST(campaign_id AS String) AS campaign_id
-    FROM batch_scratch_events_{{RUN}}
+    FROM {{CLICK_RANGE_COUNTED}}
     WHERE type = 'click' AND ts >= {click_from_ms:Int64} AND ts < {window_end_ms:Int64} AND ip != '' AND ua != ''
       AND (app_id, ip, ua) IN (SELECT app_id, ip, ua FROM batch_scratch_installs_{{RUN}} WHERE device_click.2 = '' AND ip != '' AND ua != '')
-      AND (kafka_partition, kafka_offset, file_hash) NOT IN (SELECT kafka_partition, kafka_offset, file_hash FROM batch_scratch_losers_{{RUN}})
   ),
   last_click_ts AS (
     SELECT i.app_id AS app_id, i.device_id AS device_id, i.ip AS ip, i.ua AS ua, c.ts AS click_ts
@@ -25,3 +24,4 @@ SELECT l.app_id, l.device_id, argMax(tuple(c.ts, c.event_id, c.channel, c.campai
 FROM clicks AS c
 INNER JOIN last_click_ts AS l ON c.app_id = l.app_id AND c.ip = l.ip AND c.ua = l.ua AND c.ts = l.click_ts
 GROUP BY l.app_id, l.device_id
+{{SETTINGS}}

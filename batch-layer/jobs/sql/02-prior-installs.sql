@@ -12,6 +12,9 @@ FROM (
                 tuple(ts, install_event_id)) AS first
   FROM attributions_batch
   WHERE ts < fromUnixTimestamp64Milli({window_start_ms:Int64}, 'UTC')
-    AND (app_id, device_id) IN (SELECT DISTINCT CAST(app_id AS String), device_id FROM batch_scratch_events_{{RUN}} WHERE in_window)
+    -- every copy's device, also a non-winning one's: a superset of the devices looked up
+    AND (app_id, device_id) IN (SELECT DISTINCT CAST(app_id AS String), device_id FROM {{WINDOW_ROWS}}
+                                WHERE ts >= {window_start_ms:Int64} AND ts < {window_end_ms:Int64})
   GROUP BY app_id, device_id
 )
+{{SETTINGS}}

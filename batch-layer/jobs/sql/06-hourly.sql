@@ -54,11 +54,11 @@ FROM (
   FROM (
     SELECT app_id, event_id, type, ts, device_id, name, country, os, app_version, currency, error_type,
            channel, campaign_id, revenue_micros
-    FROM batch_scratch_events_{{RUN}}
-    WHERE in_window
-      AND (kafka_partition, kafka_offset, file_hash) NOT IN (SELECT kafka_partition, kafka_offset, file_hash FROM batch_scratch_losers_{{RUN}})
+    FROM {{WINDOW_COUNTED}}
+    WHERE ts >= {window_start_ms:Int64} AND ts < {window_end_ms:Int64}
   ) AS e
   LEFT ANY JOIN firsts AS a ON a.app_id = e.app_id AND a.device_id = e.device_id
 )
 GROUP BY hour, dims_key
 )
+{{SETTINGS}}
