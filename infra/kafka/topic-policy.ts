@@ -45,12 +45,13 @@ export interface TopicWarning {
 export function topicWarnings(t: TopicFigures, brokers: number): TopicWarning[] {
   const out: TopicWarning[] = [];
   if (t.replicationFactor === 1 && brokers > 1) {
+    const recommended = topicReplication(brokers).replicationFactor;
     out.push({
       topic: t.topic,
-      figures: { replicationFactor: 1, brokers, recommendedReplicationFactor: topicReplication(brokers).replicationFactor },
+      figures: { replicationFactor: 1, brokers, recommendedReplicationFactor: recommended },
       message:
         `topic ${t.topic} has replication factor 1 on a cluster of ${brokers} brokers: losing one broker loses acknowledged events; ` +
-        `raise it to ${topicReplication(brokers).replicationFactor} (kafka-reassign-partitions)`,
+        `raise it to ${recommended} (kafka-reassign-partitions)`,
     });
   }
   if (t.retentionMs !== undefined && t.retentionMs !== -1 && t.retentionMs < MIN_RETENTION_MS) {
