@@ -50,6 +50,7 @@ const files = (dataDir: string) => ({
 });
 
 type Log = (msg: string) => void;
+const silent: Log = () => {};
 
 export type ListenerProtocol = 'SSL' | 'SASL_SSL' | 'SASL_PLAINTEXT';
 
@@ -59,7 +60,6 @@ interface BrokerPorts {
   controllerPort: number;
   listeners: Record<string, number>;
 }
-const silent: Log = () => {};
 
 export interface LocalBroker {
   /** `host:port` list for kafkajs: the PLAINTEXT listener. */
