@@ -225,7 +225,7 @@ async function connectKafka(
   const b = brokers;
   await component('Kafka', b.join(','), async () => {
     await waitForKafka(b, { timeoutMs: 30_000, security: cfg.kafka.security });
-    await ensureTopics(
+    const warnings = await ensureTopics(
       b,
       [
         { topic: cfg.kafka.topics.events, numPartitions: cfg.kafka.eventsPartitions },
@@ -234,6 +234,8 @@ async function connectKafka(
       ],
       cfg.kafka.security,
     );
+    // Warnings, not failures: the operator owns the cluster's topics, and weir runs on them as they are.
+    for (const w of warnings) log.warn({ component: 'kafka', topic: w.topic, ...w.figures }, w.message);
   });
   return { kafka: createKafka(b, 'weir', { logger: log, security: cfg.kafka.security }), brokers: b };
 }

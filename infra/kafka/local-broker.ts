@@ -13,9 +13,10 @@ import { once } from 'node:events';
 import { access, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, KafkaJSSASLAuthenticationError, logLevel } from 'kafkajs';
 import { pinoLogCreator } from './kafkajs-log';
 import { kafkajsSecurity, type KafkaSecurity } from './security';
+import { inspectTopics, topicReplication, topicWarnings, type TopicWarning } from './topic-policy';
 import type { Logger } from 'pino';
 
 /** Must match `kafka.version` in pom.xml: it names the jar cache directory. */
@@ -51,9 +52,20 @@ const files = (dataDir: string) => ({
 type Log = (msg: string) => void;
 const silent: Log = () => {};
 
+export type ListenerProtocol = 'SSL' | 'SASL_SSL' | 'SASL_PLAINTEXT';
+
+/** Ports chosen at the first start; `listeners` are the extra listeners' (by name). */
+interface BrokerPorts {
+  port: number;
+  controllerPort: number;
+  listeners: Record<string, number>;
+}
+
 export interface LocalBroker {
-  /** `host:port` list for kafkajs. */
+  /** `host:port` list for kafkajs: the PLAINTEXT listener. */
   brokers: string[];
+  /** `host:port` of each extra listener, by name (`extraListeners`). */
+  listeners: Record<string, string>;
   /** The ports in use; pass them again to restart on the same dataDir elsewhere. */
   port: number;
   controllerPort: number;
@@ -76,6 +88,18 @@ export interface StartLocalBrokerOptions {
   heapMb?: number;
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /**
+   * Listeners beside PLAINTEXT, which stays the one the broker talks to itself on, the one
+   * `brokers` names and the one probed for readiness. Each gets a free port at the first start
+   * (kept in dataDir, as the others are); the name is also its security protocol. Their TLS
+   * and SASL settings come in `extraProperties`. Used to test weir's managed-Kafka settings
+   * (TLS, SASL) against a real broker.
+   */
+  extraListeners?: ListenerProtocol[];
+  /** server.properties entries added to (or replacing) the defaults, e.g. `listener.name.sasl_ssl.*`. */
+  extraProperties?: Record<string, string>;
+  /** Arguments added to the storage formatter's, e.g. `--add-scram` (SCRAM users are KRaft metadata); used only when dataDir is formatted. */
+  formatArgs?: string[];
   /**
    * Start the JVM in its own process group, so that it outlives a terminal's Ctrl-C or hang-up
    * (`weir kafka start`). Either way the handle does not keep the Node process alive.
@@ -177,10 +201,10 @@ async function startUnlocked(opts: StartLocalBrokerOptions, dataDir: string): Pr
   await rm(f.pid, { force: true }); // stale: its process is gone
 
   const libsDir = await ensureKafkaJars({ cacheDir: opts.cacheDir, log });
-  const ports = await choosePorts(dataDir, opts.port, opts.controllerPort);
+  const ports = await choosePorts(dataDir, opts);
   const brokers = [`${HOST}:${ports.port}`];
   await writeFile(f.ports, `${JSON.stringify(ports)}\n`);
-  await writeFile(f.properties, serverProperties(f.logDirs, ports));
+  await writeFile(f.properties, serverProperties(f.logDirs, ports, opts.extraProperties));
   await writeFile(f.log4j, log4jProperties(f.log));
 
   const classpath = path.join(libsDir, '*'); // expanded by the JVM, not by a shell
@@ -200,7 +224,7 @@ async function startUnlocked(opts: StartLocalBrokerOptions, dataDir: string): Pr
     log(`formatting KRaft storage in ${f.logDirs}`);
     await runToCompletion(
       'java',
-      [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', f.properties, '--ignore-formatted'],
+      [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', f.properties, '--ignore-formatted', ...(opts.formatArgs ?? [])],
       'Java 17+ (java on PATH) is needed to run the local Kafka broker',
     );
   }
@@ -248,6 +272,7 @@ async function startUnlocked(opts: StartLocalBrokerOptions, dataDir: string): Pr
   const stopTimeoutMs = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
   const handle: LocalBroker = {
     brokers,
+    listeners: Object.fromEntries(Object.entries(ports.listeners).map(([name, port]) => [name, `${HOST}:${port}`])),
     port: ports.port,
     controllerPort: ports.controllerPort,
     pid,
@@ -301,13 +326,24 @@ async function startUnlocked(opts: StartLocalBrokerOptions, dataDir: string): Pr
   throw await startupError(dataDir, `exited with ${how} before it was ready`);
 }
 
-/** Waits until the brokers answer admin requests (the port opens before the broker serves). */
+/**
+ * Waits until the brokers answer admin requests (the port opens before the broker serves).
+ * Refused credentials or a certificate the client does not trust fail at once: waiting would
+ * not change them, and the operator should read why rather than a timeout.
+ */
 export async function waitForKafka(brokers: string[], opts: { timeoutMs?: number; security?: KafkaSecurity } = {}): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   for (;;) {
     try {
       return await probeKafka(brokers, opts.security);
     } catch (err) {
+      if (err instanceof KafkaJSSASLAuthenticationError) {
+        const sasl = opts.security?.sasl;
+        throw new Error(`Kafka at ${brokers.join(',')} refused the SASL ${sasl?.mechanism} login of user '${sasl?.username}' (KAFKA_SASL_*): ${err.message}`, { cause: err });
+      }
+      if (isTlsVerificationError(err)) {
+        throw new Error(`Kafka at ${brokers.join(',')} presented a certificate this client does not trust (KAFKA_SSL_CA_FILE names the CA of a private one): ${errorText(err)}`, { cause: err });
+      }
       if (Date.now() > deadline) throw new Error(`Kafka at ${brokers.join(',')} is not ready: ${errorText(err)}`, { cause: err });
       await delay(250);
     }
@@ -350,35 +386,45 @@ export async function stopBrokerByPidFile(
 }
 
 /**
- * Creates the topics that do not exist yet. Existing topics are left alone, partition count
- * included: adding partitions would move keys (app_id + device_id) to other partitions.
- */
-/**
  * Record batches up to this size are accepted on the topics we create. The collector's sends
  * gather many requests (up to MAX_BODY_BYTES each, plus DLQ copies of bad events), which can
  * exceed the broker's 1 MB default for one partition.
  */
 export const TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-export async function ensureTopics(brokers: string[], topics: { topic: string; numPartitions: number }[], security?: KafkaSecurity): Promise<void> {
+/**
+ * Creates the topics that do not exist yet, replicated for the cluster's size (topic-policy.ts:
+ * RF = min(3, brokers), min.insync.replicas = RF − 1, at least 1). Existing topics are left
+ * alone, partition count included: adding partitions would move keys (app_id + device_id) to
+ * other partitions. Returns the warnings every topic (existing or new: a new one inherits the
+ * cluster's retention) deserves, for the caller to log.
+ */
+export async function ensureTopics(brokers: string[], topics: { topic: string; numPartitions: number }[], security?: KafkaSecurity): Promise<TopicWarning[]> {
   const admin = createKafka(brokers, 'weir-ensure-topics', { security }).admin();
   await admin.connect();
   try {
+    const clusterSize = (await admin.describeCluster()).brokers.length;
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length === 0) return;
-    // -1: the broker's default.replication.factor (1 locally, the cluster's own setting elsewhere).
-    // Another process creating the same topic meanwhile is fine: kafkajs returns false for
-    // TOPIC_ALREADY_EXISTS instead of throwing.
-    await admin.createTopics({
-      topics: missing.map((t) => ({
-        topic: t.topic,
-        numPartitions: t.numPartitions,
-        replicationFactor: -1,
-        configEntries: [{ name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) }],
-      })),
-      waitForLeaders: true,
-    });
+    if (missing.length > 0) {
+      const { replicationFactor, minInsyncReplicas } = topicReplication(clusterSize);
+      // Another process creating the same topic meanwhile is fine: kafkajs returns false for
+      // TOPIC_ALREADY_EXISTS instead of throwing.
+      await admin.createTopics({
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.numPartitions,
+          replicationFactor,
+          configEntries: [
+            { name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) },
+            { name: 'min.insync.replicas', value: String(minInsyncReplicas) },
+          ],
+        })),
+        waitForLeaders: true,
+      });
+    }
+    const figures = await inspectTopics(admin, topics.map((t) => t.topic));
+    return figures.flatMap((f) => topicWarnings(f, clusterSize));
   } finally {
     await admin.disconnect();
   }
@@ -418,16 +464,18 @@ export function createKafka(brokers: string[], clientId: string, opts: CreateKaf
 
 // --- broker config -----------------------------------------------------------------------
 
-function serverProperties(logDirs: string, ports: { port: number; controllerPort: number }): string {
+function serverProperties(logDirs: string, ports: BrokerPorts, extra: Record<string, string> = {}): string {
+  const extraListeners = Object.entries(ports.listeners);
+  const advertised = [`PLAINTEXT://${HOST}:${ports.port}`, ...extraListeners.map(([name, port]) => `${name}://${HOST}:${port}`)].join(',');
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@${HOST}:${ports.controllerPort}`,
-    listeners: `PLAINTEXT://${HOST}:${ports.port},CONTROLLER://${HOST}:${ports.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${HOST}:${ports.port}`,
+    listeners: `${advertised},CONTROLLER://${HOST}:${ports.controllerPort}`,
+    'advertised.listeners': advertised,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': ['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...extraListeners.map(([name]) => `${name}:${name}`)].join(','),
     'log.dirs': logDirs,
     // One node: every replication factor must be 1, or the internal topics never get created
     // and consumer groups / transactions hang.
@@ -442,6 +490,7 @@ function serverProperties(logDirs: string, ports: { port: number; controllerPort
     'group.initial.rebalance.delay.ms': 0,
     // Topics come from ensureTopics with their partition count; a typo must fail, not create a topic.
     'auto.create.topics.enable': false,
+    ...extra,
   };
   const lines = Object.entries(props).map(([k, v]) => `${k}=${escapeProperty(String(v))}`);
   return `# Written by infra/kafka/local-broker.ts at every start; edits are overwritten.\n${lines.join('\n')}\n`;
@@ -483,26 +532,33 @@ function newClusterId(): string {
   }
 }
 
-async function choosePorts(
-  dataDir: string,
-  port: number | undefined,
-  controllerPort: number | undefined,
-): Promise<{ port: number; controllerPort: number }> {
+async function choosePorts(dataDir: string, opts: Pick<StartLocalBrokerOptions, 'port' | 'controllerPort' | 'extraListeners'>): Promise<BrokerPorts> {
   const stored = await readPorts(dataDir);
-  const wanted = { port: port || stored?.port || 0, controllerPort: controllerPort || stored?.controllerPort || 0 };
-  const missing = [wanted.port, wanted.controllerPort].filter((p) => p === 0).length;
-  const free = await freePorts(missing, [wanted.port, wanted.controllerPort]);
-  return { port: wanted.port || (free.shift() as number), controllerPort: wanted.controllerPort || (free.shift() as number) };
+  const wanted = {
+    port: opts.port || stored?.port || 0,
+    controllerPort: opts.controllerPort || stored?.controllerPort || 0,
+    listeners: Object.fromEntries((opts.extraListeners ?? []).map((name) => [name, stored?.listeners[name] ?? 0])),
+  };
+  const chosen = [wanted.port, wanted.controllerPort, ...Object.values(wanted.listeners)];
+  const free = await freePorts(chosen.filter((p) => p === 0).length, chosen);
+  const pick = (p: number) => p || (free.shift() as number);
+  return {
+    port: pick(wanted.port),
+    controllerPort: pick(wanted.controllerPort),
+    listeners: Object.fromEntries(Object.entries(wanted.listeners).map(([name, p]) => [name, pick(p)])),
+  };
 }
 
-async function readPorts(dataDir: string): Promise<{ port: number; controllerPort: number } | undefined> {
+async function readPorts(dataDir: string): Promise<BrokerPorts | undefined> {
   const text = await readTextIfExists(files(dataDir).ports);
   if (text === undefined) return undefined;
-  const parsed = JSON.parse(text) as { port?: unknown; controllerPort?: unknown };
+  const parsed = JSON.parse(text) as { port?: unknown; controllerPort?: unknown; listeners?: unknown };
   if (typeof parsed.port !== 'number' || typeof parsed.controllerPort !== 'number') {
     throw new Error(`${files(dataDir).ports} is not {"port": n, "controllerPort": n}`);
   }
-  return { port: parsed.port, controllerPort: parsed.controllerPort };
+  // Files written before extra listeners existed have none.
+  const listeners = typeof parsed.listeners === 'object' && parsed.listeners !== null ? (parsed.listeners as Record<string, number>) : {};
+  return { port: parsed.port, controllerPort: parsed.controllerPort, listeners };
 }
 
 /** Distinct free ports: all listeners stay open until every port is chosen, so none repeats. */
@@ -589,6 +645,16 @@ async function startupError(dataDir: string, reason: string): Promise<Error> {
 const lastLines = (text: string, n: number) => text.trimEnd().split('\n').slice(-n).join('\n');
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Node's codes for a certificate chain or host name it rejects (kafkajs passes the TLS error on, or wraps it as its cause). */
+const TLS_VERIFY_CODES = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
+function isTlsVerificationError(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (TLS_VERIFY_CODES.has((e as NodeJS.ErrnoException).code ?? '')) return true;
+  }
+  return false;
+}
 
 /** Runs a command to completion; fails with its output's tail, or with `missingHint` if it is not installed. */
 async function runToCompletion(command: string, args: string[], missingHint: string): Promise<void> {
