@@ -281,6 +281,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     const labels = { partition: String(partition) };
     m.events.inc(out.rows.count);
     m.duplicates.inc(out.duplicates);
+    m.forgottenCopies.inc(out.forgottenCopies);
     m.lateClicks.inc(out.lateClicks);
     m.lag.set(labels, Math.max(0, Number(highWatermark) - last - 1));
     for (const r of out.rejections) m.fraud.inc({ channel: r.channel, reason: r.reason });
@@ -324,6 +325,11 @@ function speedMetrics(registry: Registry) {
   return {
     events: new Counter({ name: 'weir_speed_events_total', help: 'Events written to the speed views', registers }),
     duplicates: new Counter({ name: 'weir_speed_duplicates_total', help: 'Copies of an already seen (app_id, event_id) left out of the speed views', registers }),
+    forgottenCopies: new Counter({
+      name: 'weir_speed_duplicates_beyond_window_total',
+      help: 'Copies of an (app_id, event_id) counted again in the speed views because the id had left the 500 000-id dedup window (estimate; docs/semantics.md)',
+      registers,
+    }),
     lateClicks: new Counter({ name: 'weir_speed_late_clicks_total', help: 'Clicks that arrived after an install they could have won: batch may decide that install differently', registers }),
     lag: new Gauge({ name: 'weir_speed_consumer_lag', help: 'Messages behind the end of the partition after the last batch', labelNames: ['partition'], registers }),
     flushSeconds: new Histogram({ name: 'weir_speed_flush_seconds', help: 'Time from a partition batch decided to written and in the views (its flush group included)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
