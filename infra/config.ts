@@ -67,6 +67,9 @@ const Env = z.object({
   KAFKA_SASL_PASSWORD: z.string().optional(),
 });
 
+/** Every environment variable weir reads (deploy files are checked against it: scripts/check-deploy.ts). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(Env.shape);
+
 export interface Config {
   /** `internal` (INTERNAL_PORT, INTERNAL_HOST): where `/metrics` and `/v1/admin/*` are served instead of `port`. */
   http: { port: number; host: string; internal?: { port: number; host: string } };

@@ -40,9 +40,9 @@ node_run() { bash scripts/with-node.sh "$@"; }
 installed_stamp() { { cat package-lock.json; cat patches/*.patch 2>/dev/null || true; } | sha256sum; }
 if [ ! -f node_modules/.package-lock.json ] || [ "$(installed_stamp)" != "$(cat .cache/npm-install.stamp 2>/dev/null)" ]; then
   echo "setup: installing npm packages" >&2
-  # npm ci refuses this lock on some npm versions (chdb's other-platform optional packages are
-  # "missing from lock file"); npm install follows the same lock and adds only those.
-  node_run npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || node_run npm install --no-audit --no-fund --loglevel=error
+  # npm ci: exactly the lock, or a clear failure (the lock records chdb's engines for every
+  # platform, scripts/lock-chdb-platforms.ts; test/unit/package-lock.test.ts keeps it so).
+  node_run npm ci --no-audit --no-fund --loglevel=error
   mkdir -p .cache && installed_stamp > .cache/npm-install.stamp
 fi
 
