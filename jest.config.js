@@ -6,6 +6,16 @@ if (Number(process.versions.node.split('.')[0]) < 24 || typeof require('node:vm'
   throw new Error(`run weir's tests as \`npm run jest -- <args>\` (Node 24 with --experimental-vm-modules; this is ${process.version}${process.version.startsWith('v24') ? ' without the flag' : ''}); \`bash scripts/setup.sh\` installs Node 24`);
 }
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+// The end-to-end suites `npm run test:server` runs on the server path (WEIR_TEST_CLICKHOUSE=harness:
+// every role in its own process, ClickHouse over HTTP through test/harness). `npm test` runs
+// them there and leaves them out of its embedded run (WEIR_TEST_SERVER_SUITES=elsewhere), so CI
+// runs each once; every other integration suite covers the embedded engine.
+const SERVER_SUITES = ['clickhouse-http-harness', 'archive-source', 'speed-probes', 'ingest-e2e', 'speed-e2e', 'speed-crash', 'batch-e2e', 'serving-reports'];
+const serverSuites = `/test/integration/(${SERVER_SUITES.join('|')})\\.int\\.test\\.ts$`;
+const integrationSelection =
+  process.env.WEIR_TEST_CLICKHOUSE === 'harness'
+    ? { testRegex: serverSuites }
+    : { testMatch: ['<rootDir>/test/integration/**/*.int.test.ts'], ...(process.env.WEIR_TEST_SERVER_SUITES === 'elsewhere' ? { testPathIgnorePatterns: [serverSuites] } : {}) };
 module.exports = {
   testTimeout: 120000,
   // Embedded ClickHouse (chdb) binds one data directory per process, and every test file has
@@ -17,7 +27,7 @@ module.exports = {
     {
       displayName: 'integration',
       transform,
-      testMatch: ['<rootDir>/test/integration/**/*.int.test.ts'],
+      ...integrationSelection,
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
     },
