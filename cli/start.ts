@@ -100,12 +100,15 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
     // Each role process would otherwise generate its own token: no one token would open them all.
     if (opts.role && !cfg.adminToken) throw new StartupError('ADMIN_TOKEN is required with --role (every process of a deployment must share one token)');
     fs.mkdirSync(cfg.dataDir, { recursive: true });
-    const { kafka, brokers } = await connectKafka(cfg, opts, log, onStop);
-    if (roles.some((r) => NEEDS[r].kafka)) {
-      const kafkaProbe = createKafkaProbe(kafka, cfg.kafka.topics.events);
+    // Only a process with a role that uses Kafka connects to it: serving alone runs without it.
+    const connection = roles.some((r) => NEEDS[r].kafka) ? await connectKafka(cfg, opts, log, onStop) : undefined;
+    if (connection) {
+      const kafkaProbe = createKafkaProbe(connection.kafka, cfg.kafka.topics.events);
       onStop('kafka probe', kafkaProbe.stop);
       checks.kafka = kafkaProbe.check;
     }
+    // Set whenever a role below uses them (NEEDS).
+    const { kafka, brokers } = (connection ?? {}) as { kafka: Kafka; brokers: string[] };
 
     let ch: ClickHouseHandle | undefined;
     let apps: AppRegistry | undefined;

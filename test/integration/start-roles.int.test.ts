@@ -17,7 +17,7 @@
  * ingest process reach the speed views (serving answers them, `source: "speed"`); the
  * archiver process writes the master dataset that a batch run in the third process reads (the
  * day is then answered from batch, exactly as the reference says); SIGTERM stops every
- * process with exit code 0.
+ * process with exit code 0. A serving-only process starts and is ready with no Kafka at all.
  */
 import path from 'node:path';
 import { generateEventArray } from '../../ingest/load-generator/generate-events';
@@ -103,6 +103,20 @@ describe('weir start --role: one role per process', () => {
     for (const [name, p] of Object.entries({ ingest, archiver, views })) {
       const code = await p.stop('SIGTERM');
       expect([name, code, code === 0 ? '' : p.stderr()]).toEqual([name, 0, '']);
+    }
+  });
+
+  it('starts a serving-only process without Kafka: it never connects to the brokers', async () => {
+    // Nothing listens on port 9: a process that waited for Kafka would fail its start.
+    const dir = makeScratchDir('weir-role-serving');
+    dirs.push(dir);
+    const serving = await startWeirProcess(['--role', 'serving'], { ...env, KAFKA_BROKERS: '127.0.0.1:9', DATA_DIR: dir });
+    try {
+      const ready = await fetch(`${serving.url}/ready`);
+      expect(ready.status).toBe(200);
+      expect(JSON.stringify(await ready.json())).not.toMatch(/kafka/i);
+    } finally {
+      expect(await serving.stop('SIGTERM')).toBe(0);
     }
   });
 });
