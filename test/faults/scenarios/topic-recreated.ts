@@ -1,0 +1,67 @@
+/**
+ * The events topic deleted and created again under the same name while weir runs (its
+ * consumers stopped for it, as an operator would): offsets start again at 0, below the
+ * positions the archiver and the speed layer stored. They must refuse to resume, say so in
+ * `/ready` and count what they would skip, and nothing must call the traffic's days exact
+ * without the events the new topic holds. Its pass is that refusal: the events acknowledged
+ * into the new topic are held in Kafka for an operator, not lost; the events before it must
+ * all be in the archive and the views.
+ */
+import { createKafka, ensureTopics } from '../../../infra/kafka/local-broker';
+import { metricMax } from '../../support/metrics';
+import { waitFor } from '../../support/wait-for';
+import { waitForConsumers } from '../measure';
+import type { Scenario, ScenarioContext } from '../scenario';
+
+const CONSUMERS = ['archiver', 'speed'] as const;
+const ackedBefore = new WeakMap<ScenarioContext, ReadonlySet<string>>();
+
+async function recreateTopic(ctx: ScenarioContext): Promise<void> {
+  const { d, brokers } = ctx;
+  const topic = d.topics.events;
+  await ctx.traffic.pause();
+  await waitForConsumers(d, brokers, 120_000);
+  ackedBefore.set(ctx, new Set(ctx.traffic.acked));
+  for (const name of CONSUMERS) await d.proc(name).stop('SIGTERM');
+  const admin = createKafka(brokers, 'faults-recreate').admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [topic] });
+    await waitFor(async () => !(await admin.listTopics()).includes(topic), { what: 'the topic deleted' });
+  } finally {
+    await admin.disconnect();
+  }
+  await waitFor(async () => (await ensureTopics(brokers, [{ topic, numPartitions: 4 }]), true), { timeoutMs: 60_000, what: 'the topic created again' });
+  for (const name of CONSUMERS) await d.restart(name);
+  ctx.traffic.resume();
+}
+
+async function refusal(ctx: ScenarioContext): Promise<{ outcome: string; acked: ReadonlySet<string>; held: number }> {
+  const before = ackedBefore.get(ctx) ?? new Set<string>();
+  const says: string[] = [];
+  for (const name of CONSUMERS) {
+    const url = ctx.d.proc(name).url;
+    const check = await waitFor(
+      async () => {
+        const res = await fetch(`${url}/ready`);
+        const body = (await res.json()) as { checks?: Record<string, string> };
+        const c = body.checks?.[name] ?? '';
+        return res.status === 503 && /refusing to resume/.test(c) ? c : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: `${name} /ready saying it refuses to resume` },
+    );
+    const skipped = await metricMax(url, `weir_${name}_refused_skipped_messages`);
+    says.push(`${name} refused (/ready 503: "${check.split(';')[0]}"; would skip ${skipped})`);
+  }
+  const held = ctx.traffic.acked.size - before.size;
+  return { outcome: `${says.join('; ')}; ${held} events acknowledged into the new topic held in Kafka`, acked: before, held };
+}
+
+export const topicRecreated: Scenario = {
+  name: 'topic-recreated',
+  fault: 'events topic deleted and created again (consumers stopped for it), traffic into the new topic',
+  topology: 'roles',
+  short: true,
+  cause: recreateTopic,
+  refusal,
+};
