@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { startLocalBroker, type LocalBroker } from '../../infra/kafka/local-broker';
-import { startS3Proxy, type S3ProxyHandle } from '../../infra/object-store/s3proxy';
+import { startS3Proxy } from '../../infra/object-store/s3proxy';
 import { CACHE_DIR } from '../../infra/paths';
 import { startHarnessProcess, stopHarnessProcess } from '../support/clickhouse-harness-process';
 import type { Components } from './deployment';
@@ -18,28 +18,29 @@ export interface RunningComponents extends Components {
   stop(): Promise<void>;
 }
 
-export async function startComponents(workDir: string): Promise<RunningComponents> {
+export async function startComponents(workDir: string, o: { roles: boolean }): Promise<RunningComponents> {
   const broker = await startLocalBroker({ dataDir: path.join(workDir, 'kafka'), cacheDir: CACHE_DIR });
-  const harness = await startHarnessProcess(path.join(workDir, 'clickhouse'));
+  // The all-in-one deployment needs neither: its ClickHouse is embedded, its archive file://.
+  const harness = o.roles ? await startHarnessProcess(path.join(workDir, 'clickhouse')) : undefined;
   const s3Dir = path.join(workDir, 's3');
-  let proxy: S3ProxyHandle | undefined = await startS3Proxy({ cacheDir: CACHE_DIR, dataDir: s3Dir });
-  const { endpoint, accessKey, secretKey } = proxy;
-  const port = Number(new URL(endpoint).port);
+  let proxy = o.roles ? await startS3Proxy({ cacheDir: CACHE_DIR, dataDir: s3Dir }) : undefined;
+  const first = proxy;
   return {
     brokers: broker.brokers,
-    clickhouseUrl: harness.url,
-    s3: { endpoint, accessKeyId: accessKey, secretAccessKey: secretKey },
+    clickhouseUrl: harness?.url,
+    s3: first && { endpoint: first.endpoint, accessKeyId: first.accessKey, secretAccessKey: first.secretKey },
     workDir,
     stopObjectStore: async () => {
       await proxy?.stop();
       proxy = undefined;
     },
     startObjectStore: async () => {
-      proxy = await startS3Proxy({ cacheDir: CACHE_DIR, dataDir: s3Dir, port, accessKey, secretKey });
+      if (!first) throw new Error('no S3Proxy in this run');
+      proxy = await startS3Proxy({ cacheDir: CACHE_DIR, dataDir: s3Dir, port: Number(new URL(first.endpoint).port), accessKey: first.accessKey, secretKey: first.secretKey });
     },
     stop: async () => {
       await proxy?.stop();
-      stopHarnessProcess(harness.pid);
+      if (harness) stopHarnessProcess(harness.pid);
       await broker.stop();
     },
   };

@@ -23,11 +23,11 @@ import { cronAwayFromNow } from '../support/test-stack';
 
 export type Topology = 'all-in-one' | 'roles';
 
-/** What every scenario shares: the Kafka brokers, the ClickHouse harness, S3Proxy. */
+/** What every scenario shares: the Kafka brokers, and for the roles topology the ClickHouse harness and S3Proxy. */
 export interface Components {
   brokers: string[];
-  clickhouseUrl: string;
-  s3: Required<Pick<ObjectStoreEnv, 'endpoint' | 'accessKeyId' | 'secretAccessKey'>>;
+  clickhouseUrl?: string;
+  s3?: Required<Pick<ObjectStoreEnv, 'endpoint' | 'accessKeyId' | 'secretAccessKey'>>;
   /** Where scenarios keep their files. */
   workDir: string;
 }
@@ -77,15 +77,16 @@ export async function startDeployment(
   const dir = path.join(c.workDir, `${o.topology}-${id}`);
   fs.mkdirSync(dir, { recursive: true });
   if (o.clickhouseDir) fs.symlinkSync(o.clickhouseDir, path.join(dir, 'clickhouse'));
-  const clickhouse = o.topology === 'roles' ? { url: c.clickhouseUrl, database: `weir_f${id}` } : undefined;
+
   const prefix = `f${id}-`;
   const adminToken = `faults-${randomBytes(12).toString('hex')}`;
-  const roles = o.topology === 'roles';
+  const server = o.topology === 'roles' ? serverComponents(c) : undefined;
+  const roles = Boolean(server);
   const bucket = `faults-${id}`;
-  const objectStoreUrl = roles ? `s3://${bucket}/archive` : `file://${path.join(dir, 'archive')}`;
-  const objectStoreEnv: ObjectStoreEnv = roles ? c.s3 : {};
-  if (roles) {
-    const store = new S3ObjectStore({ bucket, ...c.s3 });
+  const objectStoreUrl = server ? `s3://${bucket}/archive` : `file://${path.join(dir, 'archive')}`;
+  const objectStoreEnv: ObjectStoreEnv = server?.s3 ?? {};
+  if (server) {
+    const store = new S3ObjectStore({ bucket, ...server.s3 });
     await store.ensureBucket();
     store.close();
   }
@@ -104,13 +105,13 @@ export async function startDeployment(
     RATE_LIMIT_REQUESTS_PER_S: '100000',
     RATE_LIMIT_EVENTS_PER_S: '100000000',
     MAX_REPORT_ROWS: '1000000',
-    ...(roles
+    ...(server
       ? {
-          CLICKHOUSE_URL: c.clickhouseUrl,
+          CLICKHOUSE_URL: server.clickhouseUrl,
           CLICKHOUSE_DATABASE: `weir_f${id}`,
-          S3_ENDPOINT: c.s3.endpoint,
-          AWS_ACCESS_KEY_ID: c.s3.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: c.s3.secretAccessKey,
+          S3_ENDPOINT: server.s3.endpoint,
+          AWS_ACCESS_KEY_ID: server.s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: server.s3.secretAccessKey,
           AWS_REGION: 'us-east-1',
         }
       : {}),
@@ -154,7 +155,7 @@ export async function startDeployment(
     objectStoreUrl,
     objectStoreEnv,
     dir,
-    clickhouse,
+    clickhouse: server && { url: server.clickhouseUrl, database: `weir_f${id}` },
     names: () => [...procs.keys()],
     proc,
     collectorUrl: () => urlOf('ingest'),
@@ -181,4 +182,9 @@ async function stopWithin(p: WeirProcess, signal: NodeJS.Signals, ms: number): P
   } finally {
     clearTimeout(timer);
   }
+}
+
+function serverComponents(c: Components): Required<Pick<Components, 'clickhouseUrl' | 's3'>> {
+  if (!c.clickhouseUrl || !c.s3) throw new Error('the roles topology needs the ClickHouse harness and S3Proxy, which this run did not start');
+  return { clickhouseUrl: c.clickhouseUrl, s3: c.s3 };
 }

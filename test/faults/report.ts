@@ -1,7 +1,7 @@
 /** The fault matrix's output: the table (text for the terminal, markdown for docs/faults.md) and the summary line. */
 import type { Row } from './scenario';
 
-const HEAD = ['scenario', 'topology', 'acked', 'in Kafka', 'in archive', 'speed views', 'batch views', 'lost', 'counted twice', 'recover s', 'batch = reference', 'outcome'];
+const HEAD = ['scenario', 'topology', 'acked', 'in Kafka', 'in archive', 'speed views', 'batch views', 'lost', 'counted twice', 'recover s', 'batch run s', 'batch = reference', 'outcome'];
 
 const cell = (v: number | boolean | undefined, digits = 0) => (v === undefined ? '–' : typeof v === 'boolean' ? (v ? 'yes' : 'NO') : v.toFixed(digits));
 
@@ -17,6 +17,7 @@ function cells(r: Row): string[] {
     cell(r.lost),
     cell(r.countedTwice),
     cell(r.recoverSeconds, 1),
+    cell(r.batchSeconds, 1),
     cell(r.batchEqualReference),
     r.outcome,
   ];

@@ -29,8 +29,9 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const say = (t: string) => process.stderr.write(`[faults ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${t}\n`);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weir-faults-'));
-  say(`starting the shared broker, ClickHouse harness and S3Proxy in ${workDir}`);
-  const components = await startComponents(workDir);
+  const roles = scenarios.some((s) => s.topology === 'roles');
+  say(`starting the shared broker${roles ? ', ClickHouse harness and S3Proxy' : ''} in ${workDir}`);
+  const components = await startComponents(workDir, { roles });
   const rows: Row[] = [];
   try {
     for (const s of scenarios) {

@@ -85,6 +85,8 @@ export interface Row extends Partial<Measured> {
   topology: Topology;
   acked: number;
   recoverSeconds?: number;
+  /** From requesting the batch run (again while an earlier run's days are taken: 409) until it ended. */
+  batchSeconds?: number;
   outcome: string;
   /** Counted in N: it ran and its promise could be checked. */
   counted: boolean;
@@ -151,7 +153,9 @@ export async function runScenario(s: Scenario, c: RunningComponents, say: (t: st
     if (speed.sources.some((x) => x !== 'speed')) notes.push(`before the batch run the reports answered from ${speed.sources.join(', ')}`);
 
     say(`${s.name}: batch run over ${isoDay(span.from)}…${isoDay(span.to - DAY_MS)}`);
+    const batchStarted = Date.now();
     const run: Run = await runBatch(d, isoDay(span.to - DAY_MS), 400_000);
+    const batchSeconds = (Date.now() - batchStarted) / 1000;
     // After a refusal the batch layer must refuse too: a run that succeeds calls the days
     // exact without the held events.
     const batchRefused = Boolean(refused) && run.status === 'failed';
@@ -169,7 +173,7 @@ export async function runScenario(s: Scenario, c: RunningComponents, say: (t: st
     const statuses = Object.entries(tr.statuses).filter(([st]) => st !== '202');
     if (statuses.length) notes.push(`refused or unanswered requests: ${statuses.map(([st, n]) => `${n}× ${st === '0' ? 'no answer' : st}`).join(', ')}`);
     const ok = m.lost === 0 && m.countedTwice === 0 && (refused ? batchRefused : m.batchEqualReference === true);
-    return { ...base, ...m, acked: acked.size, recoverSeconds, outcome, counted: true, refusal: Boolean(refused), ok, seconds: (Date.now() - t0) / 1000 };
+    return { ...base, ...m, acked: acked.size, recoverSeconds, batchSeconds, outcome, counted: true, refusal: Boolean(refused), ok, seconds: (Date.now() - t0) / 1000 };
   } catch (err) {
     notes.push((err as Error).message.slice(0, 2000));
     return { ...base, acked: traffic?.acked.size ?? 0, outcome: 'failed', counted: true, refusal: Boolean(s.refusal), ok: false, seconds: (Date.now() - t0) / 1000 };

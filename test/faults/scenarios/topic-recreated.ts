@@ -1,6 +1,6 @@
 /**
- * The events topic deleted and created again under the same name while weir runs (its
- * consumers stopped for it, as an operator would): offsets start again at 0, below the
+ * The events topic deleted and created again under the same name (weir stopped for it, as an
+ * operator would, and started again; all-in-one): offsets start again at 0, below the
  * positions the archiver and the speed layer stored. They must refuse to resume, say so in
  * `/ready` and count what they would skip, and nothing must call the traffic's days exact
  * without the events the new topic holds. Its pass is that refusal: the events acknowledged
@@ -13,7 +13,7 @@ import { waitFor } from '../../support/wait-for';
 import { waitForConsumers } from '../measure';
 import type { Scenario, ScenarioContext } from '../scenario';
 
-const CONSUMERS = ['archiver', 'speed'] as const;
+const LAYERS = ['archiver', 'speed'] as const;
 const ackedBefore = new WeakMap<ScenarioContext, ReadonlySet<string>>();
 
 async function recreateTopic(ctx: ScenarioContext): Promise<void> {
@@ -22,7 +22,8 @@ async function recreateTopic(ctx: ScenarioContext): Promise<void> {
   await ctx.traffic.pause();
   await waitForConsumers(d, brokers, 120_000);
   ackedBefore.set(ctx, new Set(ctx.traffic.acked));
-  for (const name of CONSUMERS) await d.proc(name).stop('SIGTERM');
+  const code = await d.proc('all').stop('SIGTERM');
+  if (code !== 0) ctx.note(`weir exited with ${code} on SIGTERM`);
   const admin = createKafka(brokers, 'faults-recreate').admin();
   await admin.connect();
   try {
@@ -32,15 +33,15 @@ async function recreateTopic(ctx: ScenarioContext): Promise<void> {
     await admin.disconnect();
   }
   await waitFor(async () => (await ensureTopics(brokers, [{ topic, numPartitions: 4 }]), true), { timeoutMs: 60_000, what: 'the topic created again' });
-  for (const name of CONSUMERS) await d.restart(name);
+  await d.restart('all');
   ctx.traffic.resume();
 }
 
 async function refusal(ctx: ScenarioContext): Promise<{ outcome: string; acked: ReadonlySet<string>; held: number }> {
   const before = ackedBefore.get(ctx) ?? new Set<string>();
   const says: string[] = [];
-  for (const name of CONSUMERS) {
-    const url = ctx.d.proc(name).url;
+  const url = ctx.d.proc('all').url;
+  for (const name of LAYERS) {
     const check = await waitFor(
       async () => {
         const res = await fetch(`${url}/ready`);
@@ -60,7 +61,7 @@ async function refusal(ctx: ScenarioContext): Promise<{ outcome: string; acked: 
 export const topicRecreated: Scenario = {
   name: 'topic-recreated',
   fault: 'events topic deleted and created again (consumers stopped for it), traffic into the new topic',
-  topology: 'roles',
+  topology: 'all-in-one',
   short: true,
   cause: recreateTopic,
   refusal,
