@@ -122,6 +122,10 @@ export async function measure(
     deficit(findings, 'the speed views', expectedEvents, o.speedEvents),
     batch ? deficit(findings, 'the batch views', expectedEvents, batch.events) : 0,
   ];
+  const unacknowledged = new Set(kafka.map((e) => e.event_id).filter((id) => !o.acked.has(id))).size;
+  if (unacknowledged && o.referenceFrom !== 'archive') {
+    findings.push(`${unacknowledged} events in Kafka that no 202 acknowledged (requests answered 503 or never answered, whose sends still completed): counted, as a client's retry of them would be once`);
+  }
   const positions = new Set(archive.map((e) => `${e.kafka_partition}:${e.kafka_offset}`));
   const twiceIn = [
     surplus(findings, 'the archive (records)', positions.size, archive.length),

@@ -160,7 +160,8 @@ export async function runScenario(s: Scenario, c: RunningComponents, say: (t: st
     // exact without the held events.
     const batchRefused = Boolean(refused) && run.status === 'failed';
     if (run.status !== 'succeeded' && !batchRefused) notes.push(`batch run ${run.status}: ${run.error}`);
-    if (refused) outcome += batchRefused ? `; the batch run refused: ${run.error}` : '; but the batch run covered the days without them';
+    if (refused) outcome += batchRefused ? '; the batch run refused' : '; but the batch run covered the days without them';
+    if (batchRefused) notes.push(`batch run failed: ${run.error}`);
     const m = await measure(d, { app, span, acked, brokers, speedEvents: speed.events, referenceFrom: refused ? 'archive' : 'kafka', batch: !batchRefused });
     if (refused && !batchRefused && refused.held > 0) {
       m.findings.push(`${refused.held} acknowledged events left out of days the batch run called exact`);

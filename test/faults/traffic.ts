@@ -105,7 +105,7 @@ export function startTraffic(o: TrafficOptions): Traffic {
       // Pacing: the n-th event leaves no earlier than n / rate seconds after the start.
       const due = started + (next / rate) * 1000;
       if (due > Date.now() || paused) {
-        await new Promise((r) => setTimeout(r, paused ? 50 : due - Date.now()));
+        await new Promise((r) => setTimeout(r, paused ? 50 : Math.max(1, due - Date.now())));
         continue;
       }
       const batch = events.slice(next, next + batchSize);

@@ -32,7 +32,6 @@ export const outages: Scenario[] = [
     fault: 'Kafka broker shut down for 30 s under traffic, then started',
     topology: 'roles',
     ownBroker: true,
-    short: true,
     cause: async (ctx) => {
       await brokerOf(ctx).stop();
       await pause(OUTAGE_MS);

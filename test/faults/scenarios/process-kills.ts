@@ -34,7 +34,6 @@ export const processKills: Scenario[] = [
     name: 'archiver-sigkill',
     fault: 'SIGKILL of the archiver process, restart',
     topology: 'roles',
-    short: true,
     cause: killAndRestart('archiver'),
   },
   {
