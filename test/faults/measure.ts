@@ -1,14 +1,15 @@
 /**
  * What a scenario counts, each from outside weir: the events topic (a plain kafkajs read),
  * the archive (apache-arrow over the object store), the speed and batch views through the
- * serving API, and the reference model (test/reference, plain code) computed from the Kafka
- * records, which carry the receive times and positions the rules need.
+ * serving API (reports and attributions), and the reference model (test/reference, plain
+ * code) computed from the Kafka records, which carry the receive times and positions the rules
+ * need.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Run } from '../../batch-layer/run-types';
 import type { ArchivedEvent } from '../../schemas/event';
 import { DIMENSIONS } from '../../schemas/views';
-import { buildReferenceModel, METRICS, referenceReport, type ReportRow } from '../reference/reports';
+import { buildReferenceModel, METRICS, referenceAttributions, referenceReport, type AttributionRow, type ReportRow } from '../reference/reports';
 import { readArchive } from '../support/archive-reader';
 import { groupProgress } from '../support/speed-fixture';
 import { adminRequest, topicEvents } from '../support/test-stack';
@@ -147,18 +148,39 @@ export async function measure(
   };
 }
 
-/** The batch views of the span, every metric by every dimension hour by hour, against the reference. */
+/**
+ * The batch views of the span against the reference: the hourly report of every metric by
+ * every dimension, and every first install's decision (the attributions route, all pages).
+ */
 async function compareBatch(d: Deployment, app: App, span: Span, model: ReturnType<typeof buildReferenceModel>) {
   const rows = await report(d, app, 'hourly', span, { metrics: METRICS.join(','), group_by: DIMENSIONS.join(',') });
   const reference = referenceReport({ model, appId: app.appId, granularity: 'hourly', from: span.from, to: span.to, metrics: METRICS, groupBy: DIMENSIONS });
-  const notBatch = rows.filter((r) => r.source !== 'batch').length;
+  const installs = await attributions(d, app, span);
+  const notBatch = rows.filter((r) => r.source !== 'batch').length + installs.filter((r) => r.source !== 'batch').length;
   return {
     events: rows.reduce((a, r) => a + Number(r.events), 0),
     notBatch,
-    equal: notBatch === 0 && isDeepStrictEqual(rows.map(({ source: _s, ...r }) => r), reference),
-    rows: rows.length,
-    referenceRows: reference.length,
+    equal:
+      notBatch === 0 &&
+      isDeepStrictEqual(rows.map(({ source: _s, ...r }) => r), reference) &&
+      isDeepStrictEqual(installs.map(({ source: _s, ...r }) => r), referenceAttributions({ model, appId: app.appId, from: span.from, to: span.to })),
+    rows: rows.length + installs.length,
+    referenceRows: reference.length + model.attribution.firstInstalls.size,
   };
+}
+
+async function attributions(d: Deployment, app: App, span: Span): Promise<(AttributionRow & { source: string })[]> {
+  const rows: (AttributionRow & { source: string })[] = [];
+  let cursor: string | null = null;
+  do {
+    const q = new URLSearchParams({ from: isoDay(span.from), to: isoDay(span.to), limit: '1000', ...(cursor ? { cursor } : {}) });
+    const res = await fetch(`${d.servingUrl()}/v1/apps/${app.appId}/attributions?${q}`, { headers: { authorization: `Bearer ${app.readKey}` }, signal: AbortSignal.timeout(30_000) });
+    if (res.status !== 200) throw new Error(`attributions: ${res.status} ${await res.text()}`);
+    const body = (await res.json()) as { rows: (AttributionRow & { source: string })[]; next_cursor: string | null };
+    rows.push(...body.rows);
+    cursor = body.next_cursor;
+  } while (cursor);
+  return rows;
 }
 
 function deficit(findings: string[], where: string, expected: number, seen: number): number {
