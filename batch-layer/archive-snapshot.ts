@@ -35,16 +35,21 @@ export interface ArchiveSnapshot {
 const STATE_PREFIX = archiverStateKey(0).replace(/p0\.json$/, '');
 
 export async function readArchiverStates(store: ObjectStore): Promise<Map<number, number>> {
-  const next = new Map<number, number>();
+  return new Map([...(await readArchiverPositions(store))].map(([p, s]) => [p, s.next]));
+}
+
+/** Per partition, the archiver's `next` and the id of the topic it was written for (unset by archivers before topic ids). */
+export async function readArchiverPositions(store: ObjectStore): Promise<Map<number, { next: number; topicId?: string }>> {
+  const out = new Map<number, { next: number; topicId?: string }>();
   for (const key of await store.list(STATE_PREFIX)) {
     const m = /p(\d+)\.json$/.exec(key);
     if (!m || archiverStateKey(Number(m[1])) !== key) continue;
     const body = await store.get(key);
     if (!body) continue;
-    const state = JSON.parse(body.toString('utf8')) as { next?: unknown };
-    if (typeof state.next === 'number') next.set(Number(m[1]), state.next);
+    const state = JSON.parse(body.toString('utf8')) as { next?: unknown; topicId?: unknown };
+    if (typeof state.next === 'number') out.set(Number(m[1]), { next: state.next, topicId: typeof state.topicId === 'string' ? state.topicId : undefined });
   }
-  return next;
+  return out;
 }
 
 /** The complete files of the day directories `days`; throws on overlapping offset ranges. */

@@ -48,6 +48,8 @@ export interface BatchRunnerDeps {
   lease: RunLease;
   /** High watermarks of the events topic, now. */
   watermarks: () => Promise<Watermarks>;
+  /** The events topic's id now (Kafka's topic UUID), which the archive's positions must belong to; unset: not checked (tests without Kafka). */
+  topicId?: () => Promise<string>;
   /** Identifies this process in run records. */
   owner: string;
   log: Logger;
@@ -169,7 +171,7 @@ export function createBatchRunner(cfg: BatchRunnerConfig, deps: BatchRunnerDeps)
       await deps.runs.save(rec);
       rlog.info('batch run started');
       await dropLeftoverRunTables(deps.ch, rec.id);
-      await waitForArchive(deps.store, rec.watermarks, { timeoutMs: cfg.catchUpTimeoutMs ?? 300_000, signal: stopping.signal });
+      await waitForArchive(deps.store, rec.watermarks, { timeoutMs: cfg.catchUpTimeoutMs ?? 300_000, signal: stopping.signal, topicId: await deps.topicId?.() });
       // The run's days have closed: their small archive files become one per partition.
       for (const day of rec.days) {
         const c = await compactDay(deps.ch, deps.store, day);

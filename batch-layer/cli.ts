@@ -18,6 +18,7 @@ import { createClickHouse, type ClickHouseHandle } from '../infra/clickhouse/cli
 import { migrate } from '../infra/clickhouse/migrate';
 import { loadConfig, type Config } from '../infra/config';
 import { createKafka, readBrokerInfo } from '../infra/kafka/local-broker';
+import { createTopicIdLookup } from '../infra/kafka/topic-id';
 import { UsageError } from '../infra/errors';
 import { createLogger } from '../infra/logger';
 import { createObjectStore } from '../infra/object-store/object-store';
@@ -60,7 +61,8 @@ async function withBatchLayer<T>(fn: (batch: BatchLayer, cfg: Config) => Promise
   try {
     const store = createObjectStore(cfg.objectStore.url, cfg.objectStore.s3);
     const kafka = createKafka(brokers, 'weir-batch-cli', { logger: log, security: cfg.kafka.security });
-    const batch = await startBatchLayer(cfg, { ch: ch.client, store, kafka, registry: new Registry(), log, schedule: false });
+    const topicIdOf = createTopicIdLookup(brokers, cfg.kafka.security);
+    const batch = await startBatchLayer(cfg, { ch: ch.client, store, kafka, topicIdOf, registry: new Registry(), log, schedule: false });
     try {
       return await fn(batch, cfg);
     } finally {

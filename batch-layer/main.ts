@@ -10,6 +10,7 @@ import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { ClickHouseClient } from '../infra/clickhouse/client';
 import type { Config } from '../infra/config';
+import type { TopicIdOf } from '../infra/kafka/topic-id';
 import type { Logger } from '../infra/logger';
 import type { ObjectStore } from '../infra/object-store/object-store';
 import { invalidCidrs } from '../schemas/cidr';
@@ -29,6 +30,8 @@ export interface BatchDeps {
   ch: ClickHouseClient;
   store: ObjectStore;
   kafka: Kafka;
+  /** The topic id lookup (Kafka's topic UUID): a run refuses an archive written for another topic id. */
+  topicIdOf: TopicIdOf;
   registry: Registry;
   log: Logger;
   /** Run the nightly schedule and the start-up catch-up (false: on-demand runs only). */
@@ -71,6 +74,7 @@ export async function startBatchLayer(cfg: BatchConfig, deps: BatchDeps): Promis
       runs,
       lease: createLease(deps.ch, { holder: owner, ...deps.lease }),
       watermarks: () => highWatermarks(deps.kafka, cfg.kafka.topics.events),
+      topicId: () => deps.topicIdOf(cfg.kafka.topics.events),
       owner,
       log,
       metrics: createBatchMetrics(deps.registry),

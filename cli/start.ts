@@ -176,7 +176,7 @@ export async function startWeir(cfg: Config, opts: StartOptions, log: Logger = c
         health.speed = speed.healthy;
       }
       if (role === 'batch') {
-        const batch = await startBatchLayer(cfg, { ch: (ch as ClickHouseHandle).client, store: store as ObjectStore, kafka, registry, log, schedule: true, adminToken });
+        const batch = await startBatchLayer(cfg, { ch: (ch as ClickHouseHandle).client, store: store as ObjectStore, kafka, topicIdOf, registry, log, schedule: true, adminToken });
         onStop('batch layer', batch.stop);
         adminRouters.push(batch.router);
       }

@@ -50,8 +50,8 @@ export async function produce(topic: string, events: StoredEvent[], opts: { chun
 }
 
 /** Committed and end offsets of a group on a topic, summed over partitions. */
-export async function groupProgress(topic: string, groupId: string): Promise<{ committed: number; end: number }> {
-  const admin = createKafka(testBrokers(), 'speed-fixture-admin').admin();
+export async function groupProgress(topic: string, groupId: string, brokers = testBrokers()): Promise<{ committed: number; end: number }> {
+  const admin = createKafka(brokers, 'speed-fixture-admin').admin();
   await admin.connect();
   try {
     const ends = await admin.fetchTopicOffsets(topic);
@@ -64,8 +64,8 @@ export async function groupProgress(topic: string, groupId: string): Promise<{ c
 }
 
 /** Whether a group has committed everything produced to a non-empty topic (a waitFor condition). */
-export async function groupCaughtUp(topic: string, groupId: string): Promise<boolean> {
-  const g = await groupProgress(topic, groupId);
+export async function groupCaughtUp(topic: string, groupId: string, brokers = testBrokers()): Promise<boolean> {
+  const g = await groupProgress(topic, groupId, brokers);
   return g.end > 0 && g.committed >= g.end;
 }
 

@@ -146,13 +146,13 @@ export interface TopicMessage {
 }
 
 /** The events topic as the archive holds it: every stored event with its Kafka position. */
-export async function topicEvents(topic: string): Promise<ArchivedEvent[]> {
-  return (await readTopic(topic)).map((m) => ({ ...(JSON.parse(m.value) as StoredEvent), kafka_partition: m.partition, kafka_offset: m.offset }));
+export async function topicEvents(topic: string, brokers = testBrokers()): Promise<ArchivedEvent[]> {
+  return (await readTopic(topic, brokers)).map((m) => ({ ...(JSON.parse(m.value) as StoredEvent), kafka_partition: m.partition, kafka_offset: m.offset }));
 }
 
 /** Every message of a topic, read from the beginning up to its current end. */
-export async function readTopic(topic: string): Promise<TopicMessage[]> {
-  const kafka = new Kafka({ clientId: 'test-reader', brokers: testBrokers(), logLevel: logLevel.NOTHING });
+export async function readTopic(topic: string, brokers = testBrokers()): Promise<TopicMessage[]> {
+  const kafka = new Kafka({ clientId: 'test-reader', brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
