@@ -31,6 +31,8 @@ describe('ingest end to end', () => {
     expect(generated.length).toBeGreaterThanOrEqual(EVENTS);
 
     const result = await sendEvents(generated, { url: stack.url, keys, batchSize: 100, concurrency: 8, collectBatches: false });
+    // A failed batch's events are listed as rejected with why (retries spent, or refused): shown if any.
+    expect(result.rejected.filter((r) => r.reason.startsWith('batch ')).slice(0, 3)).toEqual([]);
     expect(result.failedBatches).toBe(0);
     expect(result.rejected.length).toBeGreaterThan(0);
     expect(result.accepted + result.rejected.length).toBe(generated.length);
