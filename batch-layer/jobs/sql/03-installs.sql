@@ -1,7 +1,7 @@
 -- Rules 1 and 2 of DESIGN.md section 4 and the flooding count, in one pass per device over the
 -- winning installs of the window and the winning clicks that can decide them (from the
 -- longest lookback before the window to its end), for the devices without a first install
--- before the window (03-prior-installs.sql):
+-- before the window (02-prior-installs.sql):
 --   1. the first install of (app, device) is the smallest (ts, event_id); String compares
 --      bytes, which is the byte order the rules ask for;
 --   2. device match: the device's click with the greatest (ts, event_id) such that ts <= t

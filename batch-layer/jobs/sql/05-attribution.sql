@@ -1,6 +1,6 @@
 -- One decision per first install (DESIGN.md section 4), in rule order, from
--- batch_scratch_installs (rules 1 and 2 and the flooding count, 04-installs.sql) and
--- batch_scratch_probabilistic (rule 3, 05-probabilistic.sql):
+-- batch_scratch_installs (rules 1 and 2 and the flooding count, 03-installs.sql) and
+-- batch_scratch_probabilistic (rule 3, 04-probabilistic.sql):
 --   4. organic when neither matches;
 --   5. fraud, first rule that holds: click_injection (CTIT < 10 s), click_flooding (> 20
 --      device clicks in [t - 24 h, t]), blocked_ip (the click's or the install's ip in the
