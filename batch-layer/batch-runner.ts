@@ -194,7 +194,6 @@ export function createBatchRunner(cfg: BatchRunnerConfig, deps: BatchRunnerDeps)
       );
       // The views now show the run's days, and batch_covered_days names it for each of them.
       Object.assign(rec, stats);
-      rec.status = 'succeeded';
       try {
         rec.attribution_diff = await diffAttributions(deps.ch, rec.days);
         rec.drift = await measureDrift(deps.ch, rec.days);
@@ -202,6 +201,9 @@ export function createBatchRunner(cfg: BatchRunnerConfig, deps: BatchRunnerDeps)
         // The views are replaced and the days covered; a failed comparison must not undo that.
         rec.error = `views replaced, but measuring drift failed: ${(err as Error).message}`;
       }
+      // Only now: the heartbeat saves the record meanwhile, and whoever sees `succeeded` must
+      // find the diff and the drift with it (a run record read between the two had neither).
+      rec.status = 'succeeded';
       rlog.info({ ...stats, ms: now() - t0 }, 'batch run succeeded');
       await applyRetention(rlog);
     } catch (err) {

@@ -10,6 +10,7 @@ import { batchAdminRouter } from '../../batch-layer/admin-routes';
 import { createBatchRunner, type BatchRunner, type BatchRunnerDeps } from '../../batch-layer/batch-runner';
 import { createLease } from '../../infra/clickhouse/lease';
 import { createRunStore, type RunStore } from '../../batch-layer/run-store';
+import type { RunRecord } from '../../batch-layer/run-types';
 import { startBatchSchedule } from '../../batch-layer/schedule';
 import { errorMiddleware } from '../../infra/http/errors-middleware';
 import { appendToArchive, archived, openBatchTestEnv, snapshotViews, type BatchTestEnv } from './batch-test-kit';
@@ -23,13 +24,13 @@ const ADMIN = 'batch-runs-admin-token';
 let env: BatchTestEnv;
 let runs: RunStore;
 
-function makeRunner(name: string, hooks?: BatchRunnerDeps['hooks']): BatchRunner {
+function makeRunner(name: string, hooks?: BatchRunnerDeps['hooks'], opts: { heartbeatMs?: number; runs?: RunStore } = {}): BatchRunner {
   return createBatchRunner(
-    { recomputeDays: 2, graceMinutes: 15, ipBlocklist: [], lookbackDays: 7, horizonDays: 7, catchUpTimeoutMs: 2_000 },
+    { recomputeDays: 2, graceMinutes: 15, ipBlocklist: [], lookbackDays: 7, horizonDays: 7, catchUpTimeoutMs: 2_000, heartbeatMs: opts.heartbeatMs },
     {
       ch: env.ch,
       store: env.store,
-      runs,
+      runs: opts.runs ?? runs,
       lease: createLease(env.ch, { holder: name, settleMs: 50, retryMs: 50 }),
       watermarks: async () => ({}),
       owner: name,
@@ -58,6 +59,26 @@ afterAll(async () => {
 });
 
 describe('batch runs', () => {
+  it('is never recorded as succeeded without its attribution diff and drift, whenever its heartbeat saves it', async () => {
+    // A heartbeat every 20 ms saves the record, also while the diff and the drift are measured.
+    const saved: Pick<RunRecord, 'status' | 'attribution_diff' | 'drift'>[] = [];
+    const recording: RunStore = {
+      ...runs,
+      save: async (r) => {
+        saved.push({ status: r.status, attribution_diff: r.attribution_diff, drift: r.drift });
+        await runs.save(r);
+      },
+    };
+    const runner = makeRunner('heartbeat', undefined, { heartbeatMs: 20, runs: recording });
+    try {
+      expect(await runner.runDay('2026-02-10')).toMatchObject({ status: 'succeeded' });
+    } finally {
+      await runner.stop();
+    }
+    expect(saved.filter((r) => r.status === 'running').length).toBeGreaterThan(1);
+    expect(saved.filter((r) => r.status === 'succeeded' && (r.attribution_diff === null || r.drift === null))).toEqual([]);
+  });
+
   it('leaves views and boundary untouched when a run dies between staging and swap, and the next run succeeds', async () => {
     let kill = false;
     const runner = makeRunner('killer', {
