@@ -48,6 +48,8 @@ export class ForgottenIds {
   }
 
   probablyHas(app: string, id: string): boolean {
+    // Nothing forgotten yet (a run's first 500 000 ids, the refill at restore): no hashing.
+    if (this.inCurrent === 0 && !this.previous) return false;
     const key = pairKey(app, id);
     return this.current.test(key) || (this.previous?.test(key) ?? false);
   }

@@ -107,7 +107,7 @@ export async function recomputeDays(ch: ClickHouseClient, store: ObjectStore, in
     RUN: run,
   };
   const params: Record<string, unknown> = {
-    pinned_set: pinned.set,
+    ...pinnedSourceSql(store, pinned).params,
     uncounted_types: UNCOUNTED_TYPES,
     run_id: input.runId,
     window_start_ms: range.windowStartMs,
