@@ -31,6 +31,7 @@ COPY bin ./bin
 COPY scripts/with-node.sh ./scripts/
 COPY cli ./cli
 COPY schemas ./schemas
+COPY rules ./rules
 COPY infra ./infra
 COPY ingest ./ingest
 COPY speed-layer ./speed-layer

@@ -19,10 +19,10 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { queryRows } from '../../infra/clickhouse/client';
-import { splitStatements } from '../../infra/clickhouse/migrate';
+import { splitStatements } from '../../infra/clickhouse/sql-statements';
 import type { ObjectStore } from '../../infra/object-store/object-store';
 import { takeArchiveSnapshot } from '../archive-snapshot';
-import { normaliseCidrs } from '../ip-blocklist';
+import { appRuleParams, type AppRuleSettings } from '../../rules/app-rules';
 import { pinFiles, pinnedSourceSql, readSettingsSql } from './archive-source';
 import { formatDay } from '../days';
 import { UNCOUNTED_TYPES } from '../../schemas/event';
@@ -116,11 +116,7 @@ export async function recomputeDays(ch: ClickHouseClient, store: ObjectStore, in
     horizon_ms: input.horizonDays * 86_400_000,
     decided_at_ms: input.now,
     grace_ms: input.graceMinutes * 60_000,
-    default_lookback_days: input.lookbackDays,
-    global_blocklist: normaliseCidrs(input.ipBlocklist, 'IP_BLOCKLIST'),
-    app_ids: apps.map((a) => a.app_id),
-    app_lookback_days: apps.map((a) => a.lookback_days),
-    app_blocklists: apps.map((a) => normaliseCidrs(a.ip_blocklist, `ip_blocklist of app ${a.app_id}`)),
+    ...appRuleParams(apps, { lookbackDays: input.lookbackDays, ipBlocklist: input.ipBlocklist }),
   };
 
   await dropRunTables(ch, input.runId);
@@ -159,14 +155,8 @@ function pick(query: string, params: Record<string, unknown>): Record<string, un
   return out;
 }
 
-interface AppSettingsRow {
-  app_id: string;
-  lookback_days: number;
-  ip_blocklist: string[];
-}
-
 /** Per-app lookback and IP blocklist, read once per run so every step decides alike. */
-async function loadAppSettings(ch: ClickHouseClient): Promise<AppSettingsRow[]> {
-  const rows = await queryRows<AppSettingsRow>(ch, 'SELECT app_id, lookback_days, ip_blocklist FROM apps FINAL ORDER BY app_id');
+async function loadAppSettings(ch: ClickHouseClient): Promise<AppRuleSettings[]> {
+  const rows = await queryRows<AppRuleSettings>(ch, 'SELECT app_id, lookback_days, ip_blocklist FROM apps FINAL ORDER BY app_id');
   return rows.map((r) => ({ ...r, lookback_days: Number(r.lookback_days) }));
 }

@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { installRules } from '../../rules/install-rules';
 import { CLAIMS_DDL, createLease } from './lease';
+import { splitStatements } from './sql-statements';
 
 const DIR = path.join(__dirname, 'migrations');
 
@@ -32,6 +34,8 @@ export async function migrate(ch: ClickHouseClient, opts: MigrateOptions = {}): 
     const done = new Set((await rs.json<{ version: string }>()).map((r) => r.version));
     return files.map((f) => f.replace(/\.sql$/, '')).filter((v) => !done.has(v));
   };
+  // The rules are replaced at every start (no version: the running code's own).
+  await installRules(ch);
   // Nothing to do is the common start-up: no lease then.
   const todo = await pending();
   if (!todo.length) return [];
@@ -55,11 +59,3 @@ async function apply(ch: ClickHouseClient, dir: string, versions: string[]): Pro
   return versions;
 }
 
-/** Splits a file of several statements (`;` at line end), dropping comment lines. */
-export function splitStatements(sql: string): string[] {
-  return sql
-    .replace(/^\s*--.*$/gm, '')
-    .split(/;\s*$/m)
-    .map((s) => s.trim())
-    .filter(Boolean);
-}

@@ -1,5 +1,5 @@
 import { addDays, boundaryOf, catchUpRunDays, dayRange, dayStartMs, hasClosed, latestClosedDay, recomputeWindow } from '../../batch-layer/days';
-import { normaliseCidrs } from '../../batch-layer/ip-blocklist';
+import { normaliseCidrs } from '../../rules/cidrs';
 import { driftRows } from '../../batch-layer/drift';
 import { lagging } from '../../batch-layer/archive-catch-up';
 

@@ -1,4 +1,4 @@
--- Rules 1 and 2 of DESIGN.md section 4 and the flooding count, in one pass per device over the
+-- Rules 1 and 2 of DESIGN.md section 4 and the flooding count (rules/attribution-rules.sql), in one pass per device over the
 -- winning installs of the window and the winning clicks that can decide them (from the
 -- longest lookback before the window to its end), for the devices without a first install
 -- before the window (02-prior-installs.sql):
@@ -11,14 +11,13 @@
 -- in them uses {default_lookback_days}.
 INSERT INTO batch_scratch_installs_{{RUN}} (app_id, device_id, event_id, ts, ip, ua, device_click, clicks_24h)
 SELECT app_id, device_id, first.1, first.2, first.3, first.4,
-       arrayMax(arrayFilter(c -> c.1 <= first.2 AND first.2 - c.1 <= lookback_ms, clicks)),
-       arrayCount(c -> c.1 <= first.2 AND c.1 >= first.2 - 86400000, clicks)
+       weir_last_click(clicks, first.2, lookback_ms),
+       weir_flooding_clicks(clicks, first.2)
 FROM (
   SELECT app_id, device_id,
          argMinIf(tuple(event_id, ts, ip, CAST(ua AS String)), tuple(ts, event_id), type = 'install') AS first,
          groupArrayIf(tuple(ts, event_id, CAST(channel AS String), CAST(campaign_id AS String), ip), type = 'click') AS clicks,
-         indexOf({app_ids:Array(String)}, app_id) AS app_index,
-         toInt64(if(app_index = 0, {default_lookback_days:UInt16}, {app_lookback_days:Array(UInt16)}[app_index])) * 86400000 AS lookback_ms
+         weir_lookback_ms(app_id, {app_ids:Array(String)}, {app_lookback_days:Array(UInt16)}, {default_lookback_days:UInt16}) AS lookback_ms
   FROM {{CLICK_RANGE_COUNTED}}
   WHERE (type = 'click' AND ts >= {click_from_ms:Int64} AND ts < {window_end_ms:Int64})
      OR (type = 'install' AND ts >= {window_start_ms:Int64} AND ts < {window_end_ms:Int64})

@@ -18,7 +18,7 @@ WITH
     FROM (SELECT app_id, device_id, ip, ua, ts FROM batch_scratch_installs_{{RUN}} WHERE device_click.2 = '' AND ip != '' AND ua != '') AS i
     ASOF INNER JOIN (SELECT app_id, ip, ua, ts FROM clicks) AS c
       ON c.app_id = i.app_id AND c.ip = i.ip AND c.ua = i.ua AND i.ts >= c.ts
-    WHERE i.ts - c.ts <= 86400000
+    WHERE i.ts - c.ts <= weir_probabilistic_window_ms()
   )
 SELECT l.app_id, l.device_id, argMax(tuple(c.ts, c.event_id, c.channel, c.campaign_id, c.ip), c.event_id)
 FROM clicks AS c

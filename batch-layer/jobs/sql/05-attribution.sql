@@ -5,12 +5,9 @@
 --   5. fraud, first rule that holds: click_injection (CTIT < 10 s), click_flooding (> 20
 --      device clicks in [t - 24 h, t]), blocked_ip (the click's or the install's ip in the
 --      global list or the app's own).
--- Per-app blocklists arrive as parallel arrays ({app_ids}, {app_blocklists}); an app not in
--- them has no own list. The address the blocklist check reads (as
--- test/reference/ip-ranges.ts and batch-layer/ip-blocklist.ts): trimmed, without [brackets]
--- or a %zone; an IPv4-mapped IPv6 address is its IPv4 address; '' when it is no address
--- (never blocked). (app_id, device_id) is unique in batch_scratch_probabilistic, so an ANY
--- join returns what an ALL join would.
+-- The rules are rules/attribution-rules.sql's. Per-app blocklists arrive as parallel arrays
+-- ({app_ids}, {app_blocklists}); an app not in them has no own list. (app_id, device_id) is
+-- unique in batch_scratch_probabilistic, so an ANY join returns what an ALL join would.
 INSERT INTO batch_scratch_attribution_{{RUN}}
 WITH
   matched AS (
@@ -26,29 +23,13 @@ WITH
   judged AS (
     SELECT *,
            ts - click.1 AS ctit,
-           indexOf({app_ids:Array(String)}, app_id) AS app_index,
-           arrayConcat({global_blocklist:Array(String)},
-                        if(app_index = 0, CAST([], 'Array(String)'), {app_blocklists:Array(Array(String))}[app_index])) AS blocklist,
-           replaceRegexpOne(replaceRegexpOne(trimBoth(click.5), '^\\[(.*)\\]$', '\\1'), '%.*$', '') AS click_ip_bare,
-           multiIf(isIPv4String(click_ip_bare), click_ip_bare,
-                   isIPv6String(click_ip_bare), replaceRegexpOne(IPv6NumToString(toIPv6(click_ip_bare)), '^::ffff:([0-9.]+)$', '\\1'),
-                   '') AS click_ip_norm,
-           replaceRegexpOne(replaceRegexpOne(trimBoth(install_ip), '^\\[(.*)\\]$', '\\1'), '%.*$', '') AS install_ip_bare,
-           multiIf(isIPv4String(install_ip_bare), install_ip_bare,
-                   isIPv6String(install_ip_bare), replaceRegexpOne(IPv6NumToString(toIPv6(install_ip_bare)), '^::ffff:([0-9.]+)$', '\\1'),
-                   '') AS install_ip_norm,
-           multiIf(
-             match = '', '',
-             ctit < 10000, 'click_injection',
-             clicks_24h > 20, 'click_flooding',
-             arrayExists(cidr -> isIPAddressInRange(click_ip_norm, cidr), if(click_ip_norm = '', CAST([], 'Array(String)'), blocklist))
-               OR arrayExists(cidr -> isIPAddressInRange(install_ip_norm, cidr), if(install_ip_norm = '', CAST([], 'Array(String)'), blocklist)),
-             'blocked_ip',
-             '') AS fraud_reason
+           if(match = '', '',
+              weir_fraud_reason(ctit, clicks_24h, click.5, install_ip,
+                                weir_blocklist(app_id, {app_ids:Array(String)}, {app_blocklists:Array(Array(String))}, {global_blocklist:Array(String)}))) AS fraud_reason
     FROM matched
   )
 SELECT app_id, device_id, install_event_id, ts,
-       multiIf(match = '', 'organic', fraud_reason != '', 'rejected', 'attributed') AS outcome,
+       weir_outcome(match, fraud_reason) AS outcome,
        match,
        if(match = '', '', click.2) AS click_event_id,
        -- A rejected install keeps its click's channel and campaign (fraud reports by channel).

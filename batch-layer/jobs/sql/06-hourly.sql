@@ -1,5 +1,5 @@
 -- The hourly batch view of the window's days from the winning copy of every event, with the
--- derived dimensions of DESIGN.md section 5:
+-- derived dimensions of DESIGN.md section 5 (rules/attribution-rules.sql):
 --   channel, campaign_id: impressions and clicks their own; the first install its decision's
 --   (the click's also when rejected, 'organic' / '' when organic); every other event of the
 --   device at or after its first install the first install's when attributed, 'organic' / ''
@@ -39,15 +39,11 @@ FROM (
     if(e.type = 'error', e.error_type, '') AS error_type,
     if(e.type = 'purchase', e.revenue_micros, 0) AS revenue,
     e.type = 'install' AND a.install_event_id = e.event_id AS is_first_install,
-    a.install_event_id != '' AND e.ts >= a.ts AND a.outcome != 'rejected' AS inherits_install,
-    multiIf(e.type IN ('impression', 'click'), e.channel,
-            is_first_install OR inherits_install, a.channel,
-            '') AS channel,
-    multiIf(e.type IN ('impression', 'click'), e.campaign_id,
-            is_first_install OR inherits_install, a.campaign_id,
-            '') AS campaign_id,
+    weir_inherits(a.install_event_id != '', e.ts, a.ts, a.outcome) AS inherits_install,
+    weir_derived_channel(e.type, e.channel, is_first_install, inherits_install, a.channel) AS channel,
+    weir_derived_channel(e.type, e.campaign_id, is_first_install, inherits_install, a.campaign_id) AS campaign_id,
     if(is_first_install, a.fraud_reason, '') AS fraud_reason,
-    multiIf(e.type != 'install', '', is_first_install, a.outcome, 'reinstall') AS install_kind,
+    weir_install_kind(e.type, is_first_install, a.outcome) AS install_kind,
     concat(hex(app_id), ':', hex(type), ':', hex(name), ':', hex(country), ':', hex(os), ':', hex(app_version), ':',
            hex(currency), ':', hex(error_type), ':', hex(channel), ':', hex(campaign_id), ':', hex(fraud_reason), ':',
            hex(install_kind)) AS dims_key
