@@ -20,12 +20,20 @@ export interface AppRuleParams {
   app_blocklists: string[][];
 }
 
-export function appRuleParams(apps: readonly AppRuleSettings[], defaults: { lookbackDays: number; ipBlocklist: readonly string[] }): AppRuleParams {
+/**
+ * `normalise`: normaliseCidrs, or a memo of it (the speed layer builds these for every flush
+ * group, and an app's list can hold 10 000 ranges).
+ */
+export function appRuleParams(
+  apps: readonly AppRuleSettings[],
+  defaults: { lookbackDays: number; ipBlocklist: readonly string[] },
+  normalise: (list: readonly string[], what: string) => string[] = normaliseCidrs,
+): AppRuleParams {
   return {
     default_lookback_days: defaults.lookbackDays,
-    global_blocklist: normaliseCidrs(defaults.ipBlocklist, 'IP_BLOCKLIST'),
+    global_blocklist: normalise(defaults.ipBlocklist, 'IP_BLOCKLIST'),
     app_ids: apps.map((a) => a.app_id),
     app_lookback_days: apps.map((a) => a.lookback_days),
-    app_blocklists: apps.map((a) => normaliseCidrs(a.ip_blocklist, `ip_blocklist of app ${a.app_id}`)),
+    app_blocklists: apps.map((a) => normalise(a.ip_blocklist, `ip_blocklist of app ${a.app_id}`)),
   };
 }

@@ -1,9 +1,8 @@
 /**
- * The `events_rt` rows of a batch as ClickHouse receives them: one JSON line per event, the
- * message as the collector wrote it with what the stream decided appended as five to nine
- * fields (partition, offset, and the derived channel, campaign, fraud reason and install kind
- * when not empty). ClickHouse parses the lines into events_rt_incoming, whose view computes
- * the columns of events_rt (migration 010-events-rt-incoming.sql).
+ * A flush group's rows as ClickHouse receives them: one JSON line per event, the message as
+ * the collector wrote it with its partition and offset appended. ClickHouse parses the lines
+ * into events_rt_incoming, whose view computes the columns of speed_staged (migrations 010 and
+ * 017); the rules then decide over them in SQL (flush-group.ts).
  *
  * Why: per the speed bench, building a row object, two time strings and a TabSeparated line
  * per event, then turning the text into bytes, cost more of the JS thread than deciding the
@@ -26,7 +25,6 @@ import { Readable } from 'node:stream';
 import { queryRows, type ClickHouseClient } from '../infra/clickhouse/client';
 import { decodeStoredEvent, filledByDecode } from '../schemas/decode-stored-event';
 import { STORED_COLUMNS, type StoredEvent } from '../schemas/event';
-import type { DerivedDimensions } from './realtime-views/derive-dimensions';
 import { DayPlans } from './realtime-views/views-writer';
 
 /**
@@ -52,7 +50,6 @@ export function wellFormed(s: string): string {
   return s.isWellFormed() ? s : s.toWellFormed();
 }
 
-const jsonString = (s: string) => JSON.stringify(wellFormed(s));
 
 /** Index of the closing brace of a JSON object text (trailing whitespace allowed), or -1. */
 function closingBrace(value: Buffer): number {
@@ -92,6 +89,8 @@ export class EventsRtRows {
   readonly receivedAt: number[] = [];
   /** Which view inserts the rows need (views-writer.ts). */
   readonly plan = new DayPlans();
+  /** The apps the rows are of: whose rule settings the group's decisions read. */
+  readonly appIds = new Set<string>();
   /** Offset of the last row added (-1: none). */
   lastOffset = -1;
 
@@ -99,18 +98,14 @@ export class EventsRtRows {
     return this.heads.length;
   }
 
-  add(value: Buffer, e: StoredEvent, d: DerivedDimensions, partition: number, offset: number): void {
+  add(value: Buffer, e: StoredEvent, partition: number, offset: number): void {
     const brace = filledByDecode(e) || !isUtf8(value) || hasSurrogateEscape(value) ? -1 : closingBrace(value);
     this.heads.push(brace < 0 ? canonicalLine(e) : value);
     this.braces.push(brace);
-    let tail = `,"_p":${partition},"_o":${offset}`;
-    if (d.channel) tail += `,"_c":${jsonString(d.channel)}`;
-    if (d.campaign_id) tail += `,"_m":${jsonString(d.campaign_id)}`;
-    if (d.fraud_reason) tail += `,"_f":${jsonString(d.fraud_reason)}`;
-    if (d.install_kind) tail += `,"_k":"${d.install_kind}"`;
-    this.tails.push(`${tail}}\n`);
+    this.tails.push(`,"_p":${partition},"_o":${offset}}\n`);
     this.receivedAt.push(e.received_at);
     this.plan.note(e.ts, e.type, e.ip, e.ua);
+    this.appIds.add(e.app_id);
     this.lastOffset = offset;
   }
 
@@ -125,6 +120,7 @@ export class EventsRtRows {
         all.tails.push(p.tails[i]);
       }
       all.plan.merge(p.plan);
+      for (const a of p.appIds) all.appIds.add(a);
       all.lastOffset = p.lastOffset;
     }
     return all;

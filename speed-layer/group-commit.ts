@@ -1,30 +1,38 @@
 /**
- * Group commit: the decided batches of every partition that are ready at the same moment are
- * written together, as one flush group. Every insert writes a part, and a part costs
- * milliseconds whatever its size (~10 ms on this project's test machines), so a fetch of six
- * partitions written one by one paid six times for each table; written as a group, once.
+ * Group commit: the staged batches of every partition that are ready at the same moment are
+ * written and decided together, as one flush group. Every statement costs milliseconds
+ * whatever its size, so a fetch of six partitions written one by one paid six times for each
+ * step; written as a group, once.
  *
- * A group is written in this order, each step safe to redo:
- * 1. decisions into attributions_rt (ReplacingMergeTree by install) and to the attributions
- *    topic (at least once), undecodable messages to the DLQ;
- * 2. for a group of several partitions, its ranges into speed_flush_groups, and its rows
- *    staged for their insert (both while the broker stores the decisions of step 1);
- * 3. once the decisions are sent, its rows into events_rt in one insert, so one part (the table has no partition key):
- *    every row carries the group id, and each partition's resume position (its highest
- *    offset written) moves past its range at once, or not at all;
- * 4. the rows into the views and the progress table (realtime-views/views-writer.ts), with
- *    deduplication tokens named after the group.
- * After a crash between 3 and 4, the first partition of the group to be restored finds rows
- * past its progress, reads the group's ranges back and applies the whole group again under
- * the same tokens (redoUnapplied): views the group had reached count it once.
+ * A group is written in this order, each step safe to redo (issue 16, item 3: durable intents):
+ * 1. its intent, the offset ranges of its partitions, into speed_flush_groups, and its rows
+ *    into speed_staged in one insert (while the DLQ receives its undecodable messages);
+ * 2. the rules decide its first installs in SQL into speed_decisions (rules/, sql/decide.sql):
+ *    once, under the group's token, so that a redo applies the same decisions instead of
+ *    deciding again over state the group itself changed;
+ * 3. the decisions go to the attributions topic (at least once);
+ * 4. each target, under a token naming it and the group: events_rt with the derived
+ *    dimensions (sql/events-rt.sql), the state (sql/state.sql: first installs, clicks by
+ *    device, attributions_rt), then the views (realtime-views/views-writer.ts), then each
+ *    partition's position (speed_progress).
+ * Every write of 2 and 4 is fenced (partition-owners.ts): a member that lost its partitions
+ * writes nothing. After a crash anywhere, the partition's next owner finds the group's intent
+ * past its position and, when the group's rows were staged, runs 2–4 again under the same
+ * tokens (redoUnapplied): a target the group had reached counts it once, the others get it.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { queryRows } from '../infra/clickhouse/client';
+import { splitStatements } from '../infra/clickhouse/sql-statements';
+import type { AppRuleParams } from '../rules/app-rules';
 import { EventsRtRows, stageEventsRt } from './events-rt-rows';
+import { fenceSql, type Claim } from './partition-owners';
 import type { BatchOutcome } from './partition-processor';
-import { applyToViews, type OffsetRange } from './realtime-views/views-writer';
+import { applyToViews, inlined, runSideBySide, type DayPlan, type OffsetRange } from './realtime-views/views-writer';
 
-/** One partition's decided batch, waiting to be written. */
+/** One partition's staged batch, waiting to be written. */
 export interface PartitionBatch {
   partition: number;
   /** The first offset the views lack for this partition: its range starts here. */
@@ -32,23 +40,45 @@ export interface PartitionBatch {
   out: BatchOutcome;
 }
 
+/** A first install the stream decided, as the attributions topic and metrics receive it. */
+export interface StreamDecision {
+  app_id: string;
+  install_event_id: string;
+  device_id: string;
+  ts: string;
+  outcome: 'attributed' | 'organic' | 'rejected';
+  match: string;
+  click_event_id: string;
+  channel: string;
+  campaign_id: string;
+  ctit_ms: number | null;
+  fraud_reason: string;
+  decided_at: string;
+}
+
 export interface GroupCommitDeps {
   ch: ClickHouseClient;
-  /** Sends the group's decisions to the attributions topic and its undecodable messages to the DLQ (acks=all). */
-  publish(batches: readonly PartitionBatch[]): Promise<void>;
-  /** Called with the number of partitions of each group written. */
-  onGroup?(partitions: number): void;
+  /** Sends undecodable messages to the DLQ (acks=all). */
+  sendUndecodable(batches: readonly PartitionBatch[]): Promise<void>;
+  /** Sends a group's decisions to the attributions topic (acks=all). */
+  sendDecisions(decisions: readonly StreamDecision[]): Promise<void>;
+  /** The rule parameters for the apps of a group (rules/app-rules.ts). */
+  ruleParams(appIds: ReadonlySet<string>): Promise<AppRuleParams>;
+  /** This member's claim of its partitions (fencing). */
+  claim(): Claim;
+  /** Called with each group written: its partitions, decisions and late clicks. */
+  onGroup?(g: { partitions: number; decisions: readonly StreamDecision[]; lateClicks: number }): void;
   /**
-   * A directory the embedded ClickHouse reads with file() (unset with a server): events_rt
+   * A directory the embedded ClickHouse reads with file() (unset with a server): the staged
    * rows are then handed over as a file, about 4× cheaper than streamed through the client.
    */
   stagingDir?: string;
-  /** Clients that run statements side by side, for the view inserts (applyToViews). */
+  /** Clients that run statements side by side, for the target inserts; without it, `ch` writes them one by one. */
   pool?: readonly ClickHouseClient[];
 }
 
 export interface GroupCommit {
-  /** Resolves once the batch's rows are in events_rt and the views; rejects with its group's error. */
+  /** Resolves once the batch's group is complete (its rows in events_rt, the state and the views); rejects with its group's error. */
   submit(batch: PartitionBatch): Promise<void>;
 }
 
@@ -83,32 +113,88 @@ export function createGroupCommit(deps: GroupCommitDeps): GroupCommit {
   };
 }
 
-async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatch[]): Promise<void> {
-  const attributions = batches.flatMap((b) => b.out.attributions);
-  if (attributions.length) await deps.ch.insert({ table: 'attributions_rt', values: attributions, format: 'JSONEachRow' });
-  const sent = deps.publish(batches);
-  const written = batches.filter((b) => b.out.rows.count > 0);
-  if (written.length === 0) return sent;
-  const ranges = written.map((b) => ({ partition: b.partition, first: b.first, last: b.out.rows.lastOffset }));
-  const group = ranges.length > 1 ? randomUUID() : '';
-  const rows = EventsRtRows.concat(written.map((b) => b.out.rows));
-  // While the broker stores the decisions, the group's ranges are recorded and its rows staged
-  // (JS and disk work; a turn of the event loop first lets kafkajs put the send on the wire).
-  // The rows' insert waits for the send: once they are written, a restart resumes past them.
-  const ready = new Promise(setImmediate).then(() =>
-    Promise.all([stageEventsRt(deps.ch, rows, group, deps.stagingDir), group ? recordRanges(deps.ch, group, ranges) : undefined]).then(([staged]) => staged),
-  );
-  const [send, staging] = await Promise.allSettled([sent, ready]);
-  if (send.status === 'rejected' || staging.status === 'rejected') {
-    if (staging.status === 'fulfilled') await staging.value.discard();
-    throw send.status === 'rejected' ? send.reason : (staging as PromiseRejectedResult).reason;
-  }
-  await staging.value.insert();
-  await applyToViews(deps.ch, { tokenBase: tokenBase(group, ranges), ranges }, rows.plan.list(), deps.pool);
-  deps.onGroup?.(ranges.length);
+/** A group's identity and what its statements need. */
+interface GroupWrite {
+  group: string;
+  ranges: readonly OffsetRange[];
+  /** The views' inserts (the rows' event dates); read back from events_rt when redoing. */
+  plan?: DayPlan[];
+  /** The fence every write carries. */
+  fence: string;
+  appIds: ReadonlySet<string>;
 }
 
-async function recordRanges(ch: ClickHouseClient, group: string, ranges: readonly OffsetRange[]): Promise<void> {
+async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatch[]): Promise<void> {
+  const dlq = deps.sendUndecodable(batches);
+  const written = batches.filter((b) => b.out.rows.count > 0);
+  if (written.length === 0) return dlq;
+  const ranges = written.map((b) => ({ partition: b.partition, first: b.first, last: b.out.rows.lastOffset }));
+  const rows = EventsRtRows.concat(written.map((b) => b.out.rows));
+  const write: GroupWrite = { group: randomUUID(), ranges, plan: rows.plan.list(), fence: fenceSql(deps.claim(), ranges.map((r) => r.partition)), appIds: rows.appIds };
+  // A turn of the event loop first lets kafkajs put the DLQ send on the wire.
+  const staged = new Promise(setImmediate).then(async () => {
+    const stage = await stageEventsRt(deps.ch, rows, write.group, deps.stagingDir);
+    await recordIntent(deps.ch, write.group, ranges);
+    await stage.insert();
+  });
+  const [send, staging] = await Promise.allSettled([dlq, staged]);
+  if (send.status === 'rejected') throw send.reason;
+  if (staging.status === 'rejected') throw staging.reason;
+  await completeGroup(deps, write);
+}
+
+/** Steps 2–4 of a staged group (see the file's comment). */
+async function completeGroup(deps: GroupCommitDeps, write: GroupWrite): Promise<void> {
+  const { ch } = deps;
+  const params = await deps.ruleParams(write.appIds);
+  await command(ch, statement('decide.sql', write, 'decide'), { ...params, decided_at: Date.now() });
+  const [decisions, lateClicks] = await Promise.all([readDecisions(ch, write.group), countLateClicks(ch, write.group, params)]);
+  await deps.sendDecisions(decisions);
+  const pool = deps.pool ?? [ch];
+  await runSideBySide(pool, [statement('events-rt.sql', write, 'events_rt'), ...STATE_STATEMENTS.map((name, i) => statement(`state.sql#${i}`, write, name))]);
+  await applyToViews(ch, { tokenBase: `g${write.group}`, ranges: write.ranges, group: write.group, fence: write.fence }, write.plan, pool);
+  await command(ch, progressStatement(write));
+  deps.onGroup?.({ partitions: write.ranges.length, decisions, lateClicks });
+}
+
+/** The targets sql/state.sql writes, in its order: each names its token. */
+const STATE_STATEMENTS = ['speed_first_installs', 'speed_device_clicks', 'attributions_rt'] as const;
+
+// One block per insert (max_threads 1, blocks squashed whatever their size), so a token always
+// names the same block. Settings in the SQL: chDB keeps per-call settings for later calls.
+const WRITE_SETTINGS = 'SETTINGS insert_deduplication_token = {token:String}, max_threads = 1, max_insert_threads = 1, min_insert_block_size_rows = 1000000000, min_insert_block_size_bytes = 1099511627776';
+
+const sqlCache = new Map<string, string[]>();
+/** `name.sql`, or its n-th statement as `name.sql#n`. */
+function loadSql(name: string): string {
+  const [file, index] = name.split('#');
+  let statements = sqlCache.get(file);
+  if (!statements) sqlCache.set(file, (statements = splitStatements(fs.readFileSync(path.join(__dirname, 'sql', file), 'utf8'))));
+  return statements[Number(index ?? 0)];
+}
+
+function statement(name: string, write: GroupWrite, target: string): { query: string; query_params: Record<string, unknown> } {
+  const sql = `${loadSql(name).replace('{{FENCE}}', write.fence)}\n${WRITE_SETTINGS}`;
+  return inlined(sql, { group: write.group, token: `${target}:${write.group}` });
+}
+
+function progressStatement(write: GroupWrite): { query: string; query_params: Record<string, unknown> } {
+  const values = write.ranges.map((r) => `(${r.partition}, ${r.last})`).join(', ');
+  return {
+    query: `INSERT INTO speed_progress (kafka_partition, views_through)
+            SELECT r.1, r.2 FROM (SELECT arrayJoin([${values}]) AS r) WHERE ${write.fence}`,
+    query_params: {},
+  };
+}
+
+async function command(ch: ClickHouseClient, s: { query: string; query_params: Record<string, unknown> }, extra: Record<string, unknown> = {}): Promise<void> {
+  const params = { ...s.query_params, ...extra };
+  // Parameters the statement does not name are not sent (the rule arrays can be long).
+  for (const k of Object.keys(params)) if (!s.query.includes(`{${k}:`)) delete params[k];
+  await ch.command({ query: s.query, query_params: params });
+}
+
+async function recordIntent(ch: ClickHouseClient, group: string, ranges: readonly OffsetRange[]): Promise<void> {
   await ch.insert({
     table: 'speed_flush_groups',
     values: [{ flush_group: group, partitions: ranges.map((r) => r.partition), firsts: ranges.map((r) => r.first), lasts: ranges.map((r) => r.last) }],
@@ -116,44 +202,71 @@ async function recordRanges(ch: ClickHouseClient, group: string, ranges: readonl
   });
 }
 
-/**
- * A group of several partitions is named by its id; a group of one (and every row written
- * before groups existed, whose flush_group is '') by its range, as its tokens always were.
- */
-function tokenBase(group: string, ranges: readonly OffsetRange[]): string {
-  return group ? `g${group}` : `${ranges[0].partition}:${ranges[0].first}:${ranges[0].last}`;
+async function readDecisions(ch: ClickHouseClient, group: string): Promise<StreamDecision[]> {
+  const rows = await queryRows<StreamDecision & { ctit_ms: string | number | null }>(
+    ch,
+    `SELECT app_id, install_event_id, device_id, toString(ts) AS ts, outcome, match, click_event_id, channel, campaign_id, ctit_ms, fraud_reason, toString(decided_at) AS decided_at
+     FROM speed_decisions WHERE flush_group = {group:String} ORDER BY kafka_partition, kafka_offset`,
+    { group },
+  );
+  return rows.map((r) => ({ ...r, ctit_ms: r.ctit_ms === null ? null : Number(r.ctit_ms) }));
 }
 
 /**
- * After a restart: applies to the views every group whose rows this partition wrote past its
- * progress (at most the last one, unless a crash came between), whole and under its tokens.
- * Returns the partition's new progress.
+ * Clicks of the group that arrived after a first install they could have won (at or before
+ * it, within the app's lookback): the stream decided the install without them, batch may not.
  */
-export async function redoUnapplied(ch: ClickHouseClient, partition: number, viewsThrough: number): Promise<number> {
-  const rs = await ch.query({
-    query: `SELECT flush_group, max(kafka_offset) AS last FROM events_rt
-            WHERE kafka_partition = {p:UInt16} AND kafka_offset > {after:Int64}
-            GROUP BY flush_group ORDER BY last`,
-    query_params: { p: partition, after: viewsThrough },
-    format: 'JSONEachRow',
-  });
-  let through = viewsThrough;
-  for (const g of await rs.json<{ flush_group: string; last: string }>()) {
-    const ranges = g.flush_group ? await groupRanges(ch, g.flush_group) : [{ partition, first: through + 1, last: Number(g.last) }];
-    await applyToViews(ch, { tokenBase: tokenBase(g.flush_group, ranges), ranges });
-    through = Number(g.last);
+async function countLateClicks(ch: ClickHouseClient, group: string, params: AppRuleParams): Promise<number> {
+  const [row] = await queryRows<{ n: string }>(
+    ch,
+    `SELECT count() AS n
+     FROM speed_staged AS c
+     INNER JOIN (
+       SELECT app_id, device_id, ts, toInt64(-1) AS arrival FROM speed_first_installs
+       WHERE flush_group != {group:String}
+         AND (app_id, device_id) IN (SELECT CAST(app_id AS String), device_id FROM speed_staged WHERE flush_group = {group:String} AND type = 'click')
+       UNION ALL
+       SELECT app_id, device_id, ts, toInt64(kafka_offset) FROM speed_decisions WHERE flush_group = {group:String}
+     ) AS f ON f.app_id = CAST(c.app_id AS String) AND f.device_id = c.device_id
+     WHERE c.flush_group = {group:String} AND c.type = 'click' AND f.arrival < toInt64(c.kafka_offset)
+       AND c.ts <= f.ts
+       AND toUnixTimestamp64Milli(f.ts) - toUnixTimestamp64Milli(c.ts) <= weir_lookback_ms(f.app_id, {app_ids:Array(String)}, {app_lookback_days:Array(UInt16)}, {default_lookback_days:UInt16})`,
+    { group, app_ids: params.app_ids, app_lookback_days: params.app_lookback_days, default_lookback_days: params.default_lookback_days },
+  );
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * After a restart: completes, in order, the flush groups whose range of this partition starts
+ * past its position (`position`: the last offset applied, -1 none) and whose rows were staged,
+ * under their tokens; a group whose rows never reached speed_staged was abandoned (its events
+ * come again from Kafka). Returns the partition's new position. A group that overlaps the
+ * position was superseded (a member that lost the partition staged it; its owner wrote the
+ * range since) and is left alone.
+ */
+export async function redoUnapplied(deps: GroupCommitDeps, partition: number, position: number): Promise<number> {
+  const intents = await queryRows<{ flush_group: string; partitions: number[]; firsts: (number | string)[]; lasts: (number | string)[] }>(
+    deps.ch,
+    `SELECT flush_group, partitions, firsts, lasts FROM speed_flush_groups
+     WHERE has(partitions, {p:UInt16}) AND firsts[indexOf(partitions, {p:UInt16})] > {position:Int64}
+     ORDER BY firsts[indexOf(partitions, {p:UInt16})]`,
+    { p: partition, position },
+  );
+  let through = position;
+  for (const intent of intents) {
+    const ranges = intent.partitions.map((p, i) => ({ partition: Number(p), first: Number(intent.firsts[i]), last: Number(intent.lasts[i]) }));
+    const own = ranges.find((r) => r.partition === partition) as OffsetRange;
+    if (own.first <= through) continue;
+    const [staged] = await queryRows<{ n: string; apps: string[] }>(
+      deps.ch,
+      'SELECT count() AS n, groupUniqArray(CAST(app_id AS String)) AS apps FROM speed_staged WHERE flush_group = {group:String}',
+      { group: intent.flush_group },
+    );
+    if (Number(staged?.n ?? 0) === 0) break;
+    // Fenced on this partition alone: the group's other partitions may be other members' by now,
+    // and whoever completes the group first writes it once for all (the same tokens).
+    await completeGroup(deps, { group: intent.flush_group, ranges, fence: fenceSql(deps.claim(), [partition]), appIds: new Set(staged.apps) });
+    through = own.last;
   }
   return through;
-}
-
-async function groupRanges(ch: ClickHouseClient, group: string): Promise<OffsetRange[]> {
-  const rs = await ch.query({
-    query: 'SELECT partitions, firsts, lasts FROM speed_flush_groups WHERE flush_group = {g:String} LIMIT 1',
-    query_params: { g: group },
-    format: 'JSONEachRow',
-  });
-  const [r] = await rs.json<{ partitions: number[]; firsts: (number | string)[]; lasts: (number | string)[] }>();
-  // Written before the group's rows: missing means the store lost a committed insert.
-  if (!r) throw new Error(`speed layer: rows of flush group ${group} are in events_rt but its ranges are not in speed_flush_groups`);
-  return r.partitions.map((p, i) => ({ partition: p, first: Number(r.firsts[i]), last: Number(r.lasts[i]) }));
 }

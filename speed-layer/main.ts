@@ -3,13 +3,13 @@
  * attribution and anti-fraud (DESIGN.md sections 4–6). Scale out by running more instances;
  * partitions are the unit of parallelism.
  *
- * Per partition batch: decide (pure, partition-processor.ts) → written with the batches the
- * other partitions decided at the same moment, as one flush group (group-commit.ts):
- * attributions (idempotent: ReplacingMergeTree by install, and the `attributions` topic, at
- * least once) → one insert into `events_rt`, the resume positions → the views with
- * deduplication tokens, then the progress table → Kafka commit (only a hint). After a crash
- * anywhere, a partition resumes after its last row in `events_rt` and first applies any
- * written group the views lack, so the views neither miss nor double-count an event.
+ * Per partition batch: decode and dedup (partition-processor.ts) → staged with the batches the
+ * other partitions staged at the same moment, as one flush group, and decided by the rules in
+ * SQL over the state in ClickHouse (group-commit.ts, rules/) → Kafka commit (only a hint). The
+ * process keeps no attribution state: after a crash anywhere, a partition resumes from its
+ * position and first completes the group a crash interrupted, so the views neither miss nor
+ * double-count an event. A member claims its partitions at each join, and every write carries
+ * the claim (partition-owners.ts): one that lost them writes nothing.
  */
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,10 +19,11 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AppRegistry } from '../infra/apps/app-registry';
 import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
-import { CidrSet } from '../schemas/cidr';
-import { DAY_MS, type AppRules } from './attribution/attribution-state';
-import { createGroupCommit, type PartitionBatch } from './group-commit';
-import { PartitionProcessor, withSiblingClicks, type BatchOutcome } from './partition-processor';
+import { appRuleParams, type AppRuleParams, type AppRuleSettings } from '../rules/app-rules';
+import { normaliseCidrs } from '../rules/cidrs';
+import { createGroupCommit, redoUnapplied, type GroupCommitDeps, type PartitionBatch, type StreamDecision } from './group-commit';
+import { claimPartition, newClaim, type Claim } from './partition-owners';
+import { PartitionProcessor, type BatchOutcome } from './partition-processor';
 import { commitHint } from '../infra/kafka/commit-hint';
 import { createTopNCounter } from '../infra/top-n-labels';
 import { retryInBatch } from '../infra/kafka/retry-in-batch';
@@ -67,48 +68,52 @@ export const SPEED_FETCH = {
 } as const;
 
 /**
- * Clients writing a flush group's view inserts side by side: a group has two to four per
- * event date (hourly_rt the largest), and the engine uses a core per statement.
+ * Clients writing a flush group's inserts side by side: a group has four state inserts, then
+ * two to four view inserts per event date (hourly_rt the largest), and the engine uses a core
+ * per statement.
  */
 const VIEW_WRITERS = 3;
-
-/** Longest lookback the state keeps clicks for; apps with a longer one are capped (documented). */
-const MAX_LOOKBACK_DAYS = 30;
 
 export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' | 'lookbackDays'> & { groupId?: string }, deps: SpeedDeps): Promise<SpeedHandle> {
   const log = deps.log.child({ layer: 'speed' });
   const m = speedMetrics(deps.registry);
-  const globalBlocklist = new CidrSet(cfg.ipBlocklist);
-  const blocklists = new Map<string, { src: string[]; set: CidrSet }>();
-  /**
-   * How far back the partitions' state keeps clicks: the longest lookback of any app (DESIGN.md
-   * rule 2, at most 30 days). It starts from the apps registered when a partition is restored
-   * and grows as soon as an event of an app with a longer one is decided (before its clicks
-   * could be evicted); it never shrinks while the process runs.
-   */
-  let longestLookbackMs = cfg.lookbackDays * DAY_MS;
-  const rulesFor = (appId: string): AppRules => {
-    const app = deps.apps.cached(appId);
-    const src = app?.ip_blocklist ?? [];
-    let b = blocklists.get(appId);
-    if (!b || b.src !== src) blocklists.set(appId, (b = { src, set: new CidrSet(src) }));
-    const lookbackMs = Math.min(app?.lookback_days ?? cfg.lookbackDays, MAX_LOOKBACK_DAYS) * DAY_MS;
-    longestLookbackMs = Math.max(longestLookbackMs, lookbackMs);
-    return { lookbackMs, blocklist: b.set, globalBlocklist };
+  const normalised = new WeakMap<readonly string[], string[]>();
+  /** normaliseCidrs once per list: an app's list is the same array until the registry reloads it. */
+  const normalise = (list: readonly string[], what: string): string[] => {
+    let n = normalised.get(list);
+    if (!n) normalised.set(list, (n = normaliseCidrs(list, what)));
+    return n;
   };
-  const registeredLongest = async (): Promise<void> => {
-    const apps = await deps.apps.list();
-    longestLookbackMs = Math.max(longestLookbackMs, Math.min(Math.max(0, ...apps.map((a) => a.lookback_days)), MAX_LOOKBACK_DAYS) * DAY_MS);
+  const ruleParams = async (appIds: ReadonlySet<string>): Promise<AppRuleParams> => {
+    const apps: AppRuleSettings[] = [];
+    for (const id of appIds) {
+      const app = deps.apps.cached(id) ?? (await deps.apps.get(id));
+      if (app) apps.push(app);
+    }
+    return appRuleParams(apps, { lookbackDays: cfg.lookbackDays, ipBlocklist: cfg.ipBlocklist }, normalise);
   };
 
   const consumer: Consumer = deps.kafka.consumer({ groupId: cfg.groupId ?? `${cfg.kafka.topics.events}-speed`, ...SPEED_FETCH });
   const producer: Producer = deps.kafka.producer({ idempotent: false, maxInFlightRequests: 1 });
-  /** Each assigned partition's processor of the current join, restored or being restored. */
+  /** Each assigned partition's processor, restored or being restored, for the current join. */
   const restoring = new Map<number, Promise<PartitionProcessor>>();
-  /** The restored ones: what siblingsHold and withSiblingClicks see. */
+  /** The restored ones, kept through a rebalance that leaves them here (see GROUP_JOIN). */
   const processors = new Map<number, PartitionProcessor>();
+  /** This member's claim of the current join's partitions, and the claims being written. */
+  let claim: Claim = newClaim();
+  let claimed: Promise<unknown> = Promise.resolve();
   if (deps.stagingDir) await prepareStagingDir(deps.stagingDir);
-  const groups = createGroupCommit({ ch: deps.ch, publish, onGroup: (n) => m.groupPartitions.observe(n), stagingDir: deps.stagingDir, pool: deps.concurrent?.(VIEW_WRITERS) });
+  const groupDeps: GroupCommitDeps = {
+    ch: deps.ch,
+    sendUndecodable,
+    sendDecisions,
+    ruleParams,
+    claim: () => claim,
+    onGroup: (g) => recordGroup(g),
+    stagingDir: deps.stagingDir,
+    pool: deps.concurrent?.(VIEW_WRITERS),
+  };
+  const groups = createGroupCommit(groupDeps);
   const stalled = createStalledPartitions('speed', deps.registry, log);
   const timeLag = createTimeLag('speed', deps.registry);
   const refused = createRefusedPartitions('speed', deps.registry, log);
@@ -116,80 +121,73 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   let fatal = false;
   let stopping: Promise<void> | undefined;
 
-  const admin = deps.kafka.admin();
-  // Whether this member is assigned every partition of the topic (known a moment after each
-  // join; false until then): see siblingsHold.
-  let assignedAll = false;
-  let partitionsAssigned = 0;
-  let joins = 0;
-  /** Settles once the current join's topic metadata is known and its partitions restored (or failed to). */
-  let joinSettled: Promise<unknown> = Promise.resolve();
-
   await producer.connect();
-  await admin.connect();
   await consumer.connect();
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    // Partitions may have moved: state is restored from what was written, for every assigned
-    // partition at once (a partition whose first batch comes later still holds its clicks for
-    // the others' probabilistic matches, see siblingsHold).
+    // A new claim for this join: every write of the previous one is fenced from now on. A
+    // partition this process keeps is restored again only if another member wrote it
+    // meanwhile (its position moved); one that moved here is restored: it reads a position.
+    const kept = new Map(processors);
     restoring.clear();
     processors.clear();
     timeLag.reset();
     refused.reset(consumer, cfg.kafka.topics.events);
     topicId.reset();
-    assignedAll = false;
-    const join = ++joins;
+    claim = newClaim();
+    const joinClaim = claim;
     const assigned = e.payload.memberAssignment[cfg.kafka.topics.events] ?? [];
-    partitionsAssigned = assigned.length;
-    const metadata = admin
-      .fetchTopicMetadata({ topics: [cfg.kafka.topics.events] })
-      .then((md) => {
-        if (join === joins) assignedAll = assigned.length > 0 && assigned.length === md.topics[0]?.partitions.length;
-      })
-      .catch((err: unknown) => log.warn({ err }, 'topic metadata unavailable: probabilistic matches query the written clicks'));
-    // A failed restore surfaces in its partition's eachBatch (which awaits the same promise).
-    joinSettled = Promise.allSettled([metadata, ...assigned.map((partition) => processorFor(partition))]);
-    log.info({ assignment: e.payload.memberAssignment }, 'joined group');
+    claimed = Promise.all(assigned.map((p) => claimPartition(deps.ch, joinClaim, p)));
+    for (const partition of assigned) {
+      const p = kept.get(partition);
+      if (p) keepOrRestore(partition, p);
+      else void processorFor(partition).catch(() => undefined); // a failure surfaces in the partition's eachBatch
+    }
+    log.info({ assignment: e.payload.memberAssignment, kept: assigned.filter((p) => kept.has(p)) }, 'joined group');
   });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!e.payload.restart) fail(e.payload.error);
   });
   await consumer.subscribe({ topic: cfg.kafka.topics.events, fromBeginning: true });
 
-  /**
-   * Whether every other partition's clicks from `from` on are in this process's memory: every
-   * partition of the topic is assigned here, has its processor (restored from what was
-   * written, so it holds every written click in its span), and holds clicks back to `from`.
-   * Then the written clicks can add nothing to withSiblingClicks and their query is skipped.
-   */
-  function siblingsHold(self: PartitionProcessor, from: number): boolean {
-    if (!assignedAll) return false;
-    let held = 0;
-    for (const q of processors.values()) {
-      if (q !== self && q.ipClickHorizon > from) return false;
-      held++;
-    }
-    return held === partitionsAssigned;
+  /** A partition this process held before the join: kept when nobody else wrote it meanwhile. */
+  function keepOrRestore(partition: number, p: PartitionProcessor): void {
+    const kept = (async () => {
+      await claimed;
+      if (await p.unchangedSince(deps.ch)) {
+        m.restores.inc({ kind: 'kept' });
+        return p;
+      }
+      return restore(partition);
+    })();
+    track(partition, kept);
   }
 
   /** The partition's processor of the current join, restored from ClickHouse once: at the join, or after a failed batch dropped it. */
   function processorFor(partition: number): Promise<PartitionProcessor> {
-    let restored = restoring.get(partition);
-    if (restored) return restored;
-    restored = (async () => {
-      await registeredLongest();
-      const p = new PartitionProcessor(partition, rulesFor, () => longestLookbackMs);
-      const end = m.restoreSeconds.startTimer({ partition: String(partition) });
-      await p.restore(deps.ch, await topicId.get());
-      end();
-      // Still this join's and not dropped meanwhile (a join clears `restoring`).
-      if (restoring.get(partition) === restored) processors.set(partition, p);
-      return p;
-    })();
+    return restoring.get(partition) ?? track(partition, restore(partition));
+  }
+
+  async function restore(partition: number): Promise<PartitionProcessor> {
+    await claimed;
+    const p = new PartitionProcessor(partition);
+    const end = m.restoreSeconds.startTimer();
+    await p.restore(deps.ch, await topicId.get(), (position) => redoUnapplied(groupDeps, partition, position));
+    end();
+    m.restores.inc({ kind: 'restored' });
+    return p;
+  }
+
+  function track(partition: number, restored: Promise<PartitionProcessor>): Promise<PartitionProcessor> {
     restoring.set(partition, restored);
-    restored.catch(() => {
-      if (restoring.get(partition) === restored) restoring.delete(partition);
-    });
+    restored.then(
+      (p) => {
+        // Still this join's and not dropped meanwhile (a join clears `restoring`).
+        if (restoring.get(partition) === restored) processors.set(partition, p);
+      },
+      () => {
+        if (restoring.get(partition) === restored) restoring.delete(partition);
+      },
+    );
     return restored;
   }
 
@@ -201,7 +199,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
 
   await consumer.run({
     // Partitions are independent (one processor each, kafkajs keeps each partition's batches
-    // in order): every partition of a fetch is decided at once, so that their batches are
+    // in order): every partition of a fetch is staged at once, so that their batches are
     // written as one group.
     partitionsConsumedConcurrently: 64,
     autoCommit: false,
@@ -209,6 +207,10 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       timeLag.started(batch);
+      // Heartbeats go on while the partition is restored or its group written, however long
+      // that takes: a member silent past the session timeout would be evicted and the
+      // rebalance start over (kafkajs sends at most one per heartbeatInterval).
+      const beating = setInterval(() => void heartbeat().catch(() => undefined), SPEED_FETCH.heartbeatInterval);
       let last: number | undefined;
       try {
         last = await retryInBatch(() => writeBatch(batch), {
@@ -223,6 +225,7 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         if (err instanceof ResumeRefusedError) return refused.refuse(consumer, batch.topic, err);
         throw err;
       } finally {
+        clearInterval(beating);
         stalled.cleared(batch.partition);
       }
       if (last === undefined) return; // abandoned: stopping or rebalanced
@@ -233,64 +236,61 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     },
   });
 
-  /** Decides and writes one partition batch; resolves to its last offset. */
+  /** Stages and writes one partition batch with its flush group; resolves to its last offset. */
   async function writeBatch(batch: Batch): Promise<number> {
     try {
       const p = await processorFor(batch.partition);
       p.checkResume(Number(batch.highWatermark));
-      // Until every partition of the join is restored, its clicks are neither in memory nor
-      // skippable (siblingsHold): the first batches wait for the restores, which the engine
-      // runs one at a time anyway.
-      await joinSettled;
-      const now = Date.now();
-      const written = await p.foreignClicksFor(deps.ch, batch.messages, (from) => siblingsHold(p, from), (result) => m.foreignLookups.inc({ result }));
-      const foreign = withSiblingClicks(written, p, () => processors.values());
-      const out = p.process(batch.messages, now, foreign);
+      const out = p.process(batch.messages);
       const end = m.flushSeconds.startTimer();
       await groups.submit({ partition: batch.partition, first: p.viewsFrom, out });
       const last = Number(batch.lastOffset());
-      p.written(last, out.rows.count > 0 ? out.rows.lastOffset : undefined);
+      p.written(last);
       end();
-      record(out, batch.partition, batch.highWatermark, last, p);
+      record(out, batch.partition, batch.highWatermark, last);
       return last;
     } catch (err) {
-      // The processor has decided the batch (recent ids, clicks, installs) but it may not all
-      // be written: a retry of the batch with that state would drop its events as duplicates.
-      // Start the partition over from what ClickHouse holds.
+      // The processor has taken the batch's ids into its dedup window, but they may not all
+      // be written: a retry of the batch with that window would drop its events as
+      // duplicates. Start the partition over from what ClickHouse holds.
       dropProcessor(batch.partition);
       throw err;
     }
   }
 
-  async function publish(batches: readonly PartitionBatch[]): Promise<void> {
-    const attributions = batches.flatMap((b) => b.out.attributions);
-    if (attributions.length) {
-      await producer.send({
-        topic: cfg.kafka.topics.attributions,
-        acks: -1,
-        messages: attributions.map((a) => ({ key: `${a.app_id}:${a.device_id}`, value: JSON.stringify({ ...a, source: 'speed' }) })),
-      });
-    }
+  async function sendUndecodable(batches: readonly PartitionBatch[]): Promise<void> {
     const undecodable = batches.flatMap((b) => b.out.undecodable.map((u) => ({ source: 'speed', partition: b.partition, offset: u.offset, reason: u.reason })));
     if (undecodable.length) {
       await producer.send({ topic: cfg.kafka.topics.dlq, acks: -1, messages: undecodable.map((u) => ({ value: JSON.stringify(u) })) });
     }
   }
 
-  function record(out: BatchOutcome, partition: number, highWatermark: string, last: number, p: PartitionProcessor): void {
+  async function sendDecisions(decisions: readonly StreamDecision[]): Promise<void> {
+    if (decisions.length === 0) return;
+    await producer.send({
+      topic: cfg.kafka.topics.attributions,
+      acks: -1,
+      messages: decisions.map((a) => ({ key: `${a.app_id}:${a.device_id}`, value: JSON.stringify({ ...a, source: 'speed' }) })),
+    });
+  }
+
+  function recordGroup(g: { partitions: number; decisions: readonly StreamDecision[]; lateClicks: number }): void {
+    m.groupPartitions.observe(g.partitions);
+    m.lateClicks.inc(g.lateClicks);
+    for (const d of g.decisions) {
+      m.installs.inc({ outcome: d.outcome });
+      if (d.fraud_reason) m.fraud.inc({ channel: d.channel, reason: d.fraud_reason });
+    }
+  }
+
+  function record(out: BatchOutcome, partition: number, highWatermark: string, last: number): void {
     const labels = { partition: String(partition) };
     m.events.inc(out.rows.count);
     m.duplicates.inc(out.duplicates);
     m.forgottenCopies.inc(out.forgottenCopies);
-    m.lateClicks.inc(out.lateClicks);
     m.lag.set(labels, Math.max(0, Number(highWatermark) - last - 1));
-    for (const r of out.rejections) m.fraud.inc({ channel: r.channel, reason: r.reason });
-    for (const a of out.attributions) m.installs.inc({ outcome: a.outcome });
     const queryableAt = Date.now();
     for (const receivedAt of out.rows.receivedAt) m.freshness.observe((queryableAt - receivedAt) / 1000);
-    const size = p.stateSize;
-    m.stateClicks.set(labels, size.clicks);
-    m.stateInstalls.set(labels, size.firstInstalls);
   }
 
   function fail(err: Error) {
@@ -306,7 +306,6 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
       (stopping ??= (async () => {
         await consumer.disconnect();
         await producer.disconnect();
-        await admin.disconnect();
       })()),
     healthy: () => !fatal && !stopping,
     ready: async () => {
@@ -335,15 +334,12 @@ function speedMetrics(registry: Registry) {
     flushSeconds: new Histogram({ name: 'weir_speed_flush_seconds', help: 'Time from a partition batch decided to written and in the views (its flush group included)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
     groupPartitions: new Histogram({ name: 'weir_speed_flush_group_partitions', help: 'Partitions whose batches one flush group wrote together', buckets: [1, 2, 4, 8, 16, 32, 64], registers }),
     freshness: new Histogram({ name: 'weir_speed_freshness_seconds', help: 'Collector receive time to queryable in the speed views', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers }),
-    foreignLookups: new Counter({
-      name: 'weir_speed_foreign_click_lookups_total',
-      help: "Probabilistic-match lookups of other partitions' clicks: queried from ClickHouse, or held in this process's memory (every partition assigned here)",
-      labelNames: ['result'],
+    restoreSeconds: new Histogram({
+      name: 'weir_speed_state_restore_seconds',
+      help: "Time to restore a partition: its position read, an interrupted flush group completed, its dedup window refilled",
       registers,
     }),
-    restoreSeconds: new Histogram({ name: 'weir_speed_state_restore_seconds', help: 'Time to restore a partition\'s state from ClickHouse', labelNames: ['partition'], registers }),
-    stateClicks: new Gauge({ name: 'weir_speed_state_clicks', help: 'Clicks held in attribution state', labelNames: ['partition'], registers }),
-    stateInstalls: new Gauge({ name: 'weir_speed_state_first_installs', help: 'First installs held in attribution state', labelNames: ['partition'], registers }),
+    restores: new Counter({ name: 'weir_speed_partition_restores_total', help: 'Partitions taken at a group join: restored, or kept (held here before and written by nobody else meanwhile)', labelNames: ['kind'], registers }),
     // `channel` is whatever the tenants' clicks say: bounded to the top N plus `other`.
     fraud: createTopNCounter({ name: 'weir_speed_fraud_rejections_total', help: 'First installs rejected as fraud, by channel (top N, the rest as other) and reason', labelNames: ['channel', 'reason'], bounded: 'channel', registers }),
     installs: new Counter({ name: 'weir_speed_first_installs_total', help: 'First installs decided by the stream', labelNames: ['outcome'], registers }),

@@ -3,7 +3,7 @@
  * ranges of one or more partitions written by one insert, see ../group-commit.ts). Each view
  * gets one INSERT … SELECT per event date with a deduplication token naming the view, the
  * group and the date, so applying a group twice (after a crash between the inserts) counts
- * it once; then each partition's progress moves past its range. The SELECTs read the rows
+ * it once. The SELECTs read the rows
  * back in ClickHouse, where the distinct-device states are built.
  *
  * Which inserts a group needs (its event dates; whether it has errors, and clicks with ip and
@@ -23,9 +23,13 @@ export interface OffsetRange {
 
 /** A flush group: its ranges, and what its tokens are made of. */
 export interface ViewsWrite {
-  /** `g<uuid>` for a group of several partitions; `<partition>:<first>:<last>` for a group of one. */
+  /** `g<uuid>`: the group's id. */
   tokenBase: string;
   ranges: readonly OffsetRange[];
+  /** The group's id: only its own rows of the ranges are applied (a member that lost a partition may have written the same offsets in a group of its own). */
+  group: string;
+  /** The condition each insert carries: the member still owns the partitions (../partition-owners.ts). */
+  fence: string;
 }
 
 /** The inserts one event date of a group needs: hourly_rt and realtime_rt always. */
@@ -74,14 +78,14 @@ export const VIEW_SELECTS: Record<string, (source: string, where: string) => str
 const VIEW_INSERTS = (view: string, where: string) => `INSERT INTO ${view} ${VIEW_SELECTS[view]('events_rt', where)}
     ${SETTINGS}`;
 
-/** The rows of the ranges, as a condition the primary key (kafka_partition, kafka_offset) serves. */
-function rangesCondition(ranges: readonly OffsetRange[]): { sql: string; params: Record<string, number> } {
-  const params: Record<string, number> = {};
+/** The group's rows of the ranges, as a condition the primary key (kafka_partition, kafka_offset) serves. */
+function rangesCondition(ranges: readonly OffsetRange[], group: string): { sql: string; params: Record<string, number | string> } {
+  const params: Record<string, number | string> = { group };
   const terms = ranges.map((r, i) => {
     Object.assign(params, { [`p${i}`]: r.partition, [`f${i}`]: r.first, [`l${i}`]: r.last });
     return `(kafka_partition = {p${i}:UInt16} AND kafka_offset BETWEEN {f${i}:UInt64} AND {l${i}:UInt64})`;
   });
-  return { sql: `(${terms.join(' OR ')})`, params };
+  return { sql: `(${terms.join(' OR ')}) AND flush_group = {group:String}`, params };
 }
 
 const DAY_MS = 86_400_000;
@@ -129,8 +133,8 @@ export class DayPlans {
   }
 }
 
-async function planOfWritten(ch: ClickHouseClient, ranges: readonly OffsetRange[]): Promise<DayPlan[]> {
-  const where = rangesCondition(ranges);
+async function planOfWritten(ch: ClickHouseClient, ranges: readonly OffsetRange[], group: string): Promise<DayPlan[]> {
+  const where = rangesCondition(ranges, group);
   const rs = await ch.query({
     query: `SELECT toString(toDate(ts)) AS day, countIf(type = 'click' AND ip != '' AND ua != '') > 0 AS clicks, countIf(type = 'error') > 0 AS errors
             FROM events_rt WHERE ${where.sql}
@@ -142,22 +146,29 @@ async function planOfWritten(ch: ClickHouseClient, ranges: readonly OffsetRange[
 }
 
 /**
- * Applies a flush group's rows to the views, then moves each partition's progress past its
- * range. `plan`: when the caller has the rows. `pool`: clients whose statements run at the
+ * Applies a flush group's rows to the views. `plan`: when the caller has the rows. `pool`: clients whose statements run at the
  * same time (see ClickHouseHandle.concurrent); the view inserts are independent of one another
  * (each its own token), so they are spread over it.
  */
 export async function applyToViews(ch: ClickHouseClient, write: ViewsWrite, plan?: DayPlan[], pool: readonly ClickHouseClient[] = [ch]): Promise<void> {
-  const where = rangesCondition(write.ranges);
+  const where = rangesCondition(write.ranges, write.group);
   const statements: { query: string; query_params: Record<string, unknown> }[] = [];
-  for (const d of plan ?? (await planOfWritten(ch, write.ranges))) {
+  for (const d of plan ?? (await planOfWritten(ch, write.ranges, write.group))) {
     for (const view of Object.keys(VIEW_SELECTS)) {
       if ((view === 'clicks_by_ip_ua_rt' && !d.clicks) || (view === 'errors_rt' && !d.errors)) continue;
-      statements.push(inlined(VIEW_INSERTS(view, `${where.sql} AND toDate(ts) = {day:Date}`), { ...where.params, day: d.day, token: `${view}:${write.tokenBase}:${d.day}` }));
+      const condition = `${where.sql} AND toDate(ts) = {day:Date} AND ${write.fence}`;
+      statements.push(inlined(VIEW_INSERTS(view, condition), { ...where.params, day: d.day, token: `${view}:${write.tokenBase}:${d.day}` }));
     }
   }
-  // After a failure no further statement starts, and the group fails once the running ones
-  // have ended (its redo then finds nothing of this attempt still being written).
+  await runSideBySide(pool, statements);
+}
+
+/**
+ * Runs independent statements spread over the pool's clients. After a failure no further
+ * statement starts, and the first error is thrown once the running ones have ended (a redo then
+ * finds nothing of this attempt still being written).
+ */
+export async function runSideBySide(pool: readonly ClickHouseClient[], statements: readonly { query: string; query_params: Record<string, unknown> }[]): Promise<void> {
   let next = 0;
   let failed: { err: unknown } | undefined;
   await Promise.all(
@@ -172,7 +183,6 @@ export async function applyToViews(ch: ClickHouseClient, write: ViewsWrite, plan
     }),
   );
   if (failed) throw failed.err;
-  await ch.insert({ table: 'speed_progress', values: write.ranges.map((r) => ({ kafka_partition: r.partition, views_through: r.last })), format: 'JSONEachRow' });
 }
 
 /**

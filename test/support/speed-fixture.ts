@@ -9,11 +9,10 @@ import { enrichEvent } from '../../ingest/collector/enrich-event';
 import { generateEventArray } from '../../ingest/load-generator/generate-events';
 import { createKafka } from '../../infra/kafka/local-broker';
 import { validateWireEvent, type StoredEvent } from '../../schemas/event';
-import { CidrSet } from '../../schemas/cidr';
 import { eventKey } from '../../schemas/topics';
-import { DAY_MS } from '../../speed-layer/attribution/attribution-state';
-import { PartitionProcessor } from '../../speed-layer/partition-processor';
-import { rowsOf, type EventRtRow } from './events-rt-reference';
+import { DAY_MS } from '../reference/attribution';
+import type { EventRtRow } from './events-rt-reference';
+import { streamRowsOf } from './stream-model';
 import { testBrokers } from '../setup/test-broker';
 import { readTopic } from './test-stack';
 
@@ -69,7 +68,7 @@ export async function groupCaughtUp(topic: string, groupId: string, brokers = te
   return g.end > 0 && g.committed >= g.end;
 }
 
-/** What one uninterrupted run of the speed layer writes for every message of a topic. */
+/** What the speed layer writes for every message of a topic, however it was interrupted (stream-model.ts). */
 export async function uninterruptedRowsOf(topic: string, lookbackDays = 7): Promise<EventRtRow[]> {
   const byPartition = new Map<number, KafkaMessage[]>();
   for (const m of await readTopic(topic)) {
@@ -77,11 +76,8 @@ export async function uninterruptedRowsOf(topic: string, lookbackDays = 7): Prom
     list.push({ offset: String(m.offset), value: Buffer.from(m.value) } as KafkaMessage);
     byPartition.set(m.partition, list);
   }
-  const rules = { lookbackMs: lookbackDays * DAY_MS, blocklist: new CidrSet([]), globalBlocklist: new CidrSet([]) };
   const rows: EventRtRow[] = [];
-  for (const [p, messages] of byPartition) {
-    rows.push(...rowsOf(new PartitionProcessor(p, () => rules, () => lookbackDays * DAY_MS).process(messages, 0).rows));
-  }
+  for (const [p, messages] of byPartition) rows.push(...streamRowsOf(p, messages, lookbackDays));
   return rows;
 }
 
