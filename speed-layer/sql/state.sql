@@ -5,8 +5,8 @@ INSERT INTO speed_first_installs
 SELECT app_id, device_id, install_event_id, ts, outcome, channel, campaign_id, flush_group
 FROM speed_decisions WHERE flush_group = {group:String} AND {{FENCE}};
 
-INSERT INTO speed_device_clicks
-SELECT CAST(app_id AS String), device_id, ts, event_id, ip, CAST(channel AS String), CAST(campaign_id AS String), received_at
+INSERT INTO speed_device_clicks (app_id, device_id, ts, event_id, ip, channel, campaign_id)
+SELECT CAST(app_id AS String), device_id, ts, event_id, ip, CAST(channel AS String), CAST(campaign_id AS String)
 FROM speed_staged WHERE flush_group = {group:String} AND type = 'click' AND {{FENCE}};
 
 INSERT INTO attributions_rt

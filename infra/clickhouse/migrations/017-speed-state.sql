@@ -114,7 +114,9 @@ ORDER BY (app_id, device_id)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- Every click by device, for rule 2 (the app's lookback, at most 30 days) and the flooding
--- count (24 h): kept 35 days after it arrived (30 days, 24 h, and four days of late arrival).
+-- count (24 h): kept 35 days after it was written (30 days, 24 h, and four days of late
+-- arrival). Times of writing, not event times, bound the speed tables: events replayed or sent
+-- late with old event times are decided like any others.
 CREATE TABLE IF NOT EXISTS speed_device_clicks (
   app_id String,
   device_id String,
@@ -123,11 +125,11 @@ CREATE TABLE IF NOT EXISTS speed_device_clicks (
   ip String,
   channel String,
   campaign_id String,
-  received_at DateTime64(3, 'UTC')
+  written_at DateTime('UTC') MATERIALIZED now()
 ) ENGINE = MergeTree
-PARTITION BY toYYYYMMDD(received_at)
+PARTITION BY toYYYYMMDD(written_at)
 ORDER BY (app_id, device_id, ts)
-TTL toDateTime(received_at) + INTERVAL 35 DAY
+TTL written_at + INTERVAL 35 DAY
 SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
 -- The state of a deployment that ran before: its first installs and recent clicks, from the
@@ -140,8 +142,8 @@ FROM (
   FROM events_rt WHERE install_kind IN ('attributed', 'organic', 'rejected')
   GROUP BY app_id, device_id
 );
-INSERT INTO speed_device_clicks
-SELECT app_id, device_id, ts, event_id, ip, channel, campaign_id, received_at
+INSERT INTO speed_device_clicks (app_id, device_id, ts, event_id, ip, channel, campaign_id)
+SELECT app_id, device_id, ts, event_id, ip, channel, campaign_id
 FROM events_rt WHERE type = 'click' AND received_at >= now64(3) - INTERVAL 35 DAY;
 
 -- Which member owns each partition: a claim per partition and join, its epoch one past the
@@ -159,9 +161,14 @@ ORDER BY kafka_partition;
 
 -- events_rt is read only to apply a group to the views (moments after it is written, or at the
 -- next restart) and to refill the dedup window; the flush groups' ranges only to redo one.
--- Two days bound them, as the staged rows (a process down longer than that decides the
--- events of a group it was writing again, from Kafka).
-ALTER TABLE events_rt MODIFY TTL toDateTime(received_at) + INTERVAL 2 DAY;
+-- Two days after they were written bound them, as the staged rows (a process down longer
+-- than that decides the events of a group it was writing again, from Kafka).
+ALTER TABLE events_rt ADD COLUMN IF NOT EXISTS written_at DateTime('UTC') MATERIALIZED now();
+ALTER TABLE events_rt MODIFY TTL written_at + INTERVAL 2 DAY;
+-- The clicks the probabilistic match reads (24 h of event time, four days of late arrival):
+-- eight days after they were written, instead of eight days after their event time.
+ALTER TABLE clicks_by_ip_ua_rt ADD COLUMN IF NOT EXISTS written_at DateTime('UTC') MATERIALIZED now();
+ALTER TABLE clicks_by_ip_ua_rt MODIFY TTL written_at + INTERVAL 8 DAY;
 ALTER TABLE speed_flush_groups MODIFY TTL at + INTERVAL 2 DAY;
 -- Each write of a group has a deduplication token (its redo writes nothing twice).
 ALTER TABLE events_rt MODIFY SETTING non_replicated_deduplication_window = 1000;
