@@ -3,11 +3,10 @@
  * layer's fetch settings, reading the preloaded topic to its end:
  * - the baseline (`mode: 'bare'`): a bare kafkajs consumer that does no work;
  * - the floor (`mode: 'floor'`): what every speed layer of this design does before any of
- *   its own work. It decodes every message (decodeStoredEvent, as the speed layer must, to
- *   deduplicate and attribute in JS) and writes every event with its partition and offset to
- *   `events_rt` as the speed layer does (its message with them appended, one JSONEachRow file
- *   per fetch, read with file()), so that a resume position could be read back. No
- *   deduplication, attribution, derived dimensions from state, views or Kafka sends;
+ *   its own work. It decodes every message (decodeStoredEvent, as the speed layer does, to
+ *   deduplicate) and stages every event with its partition and offset in `speed_staged` as
+ *   the speed layer does (its message with them appended, one JSONEachRow file per fetch,
+ *   read with file()). No deduplication, decisions, state, views or Kafka sends;
  * - the raw floor (`mode: 'raw'`): what any speed layer consuming with kafkajs and computing
  *   at least the Kappa peer's view does, whatever its design: no JS decode, the messages as
  *   they are into the engine, which parses them and computes the peer's hourly view;
@@ -31,7 +30,6 @@ import { createKafka } from '../../infra/kafka/local-broker';
 import { decodeStoredEvent } from '../../schemas/decode-stored-event';
 import { EventsRtRows, INSERT_SETTINGS, insertEventsRt, lineStructure } from '../../speed-layer/events-rt-rows';
 import { SPEED_FETCH } from '../../speed-layer/main';
-import { deriveDimensions } from '../../speed-layer/realtime-views/derive-dimensions';
 import { VIEW_SELECTS } from '../../speed-layer/realtime-views/views-writer';
 import { reportFatal, serveCommands } from './child';
 import { PEER_COLUMNS, PEER_HOURLY_SELECT, PEER_HOURLY_TARGET } from './speed-peer-view';
@@ -76,7 +74,7 @@ function floorWriter(handle: ClickHouseHandle, staging: string): (batch: Batch) 
     const rows = new EventsRtRows();
     for (const msg of batch.messages) {
       const e = decodeStoredEvent(msg.value);
-      if (typeof e !== 'string') rows.add(msg.value as Buffer, e, deriveDimensions(e, undefined, undefined), batch.partition, Number(msg.offset));
+      if (typeof e !== 'string') rows.add(msg.value as Buffer, e, batch.partition, Number(msg.offset));
     }
     await new Promise<void>((resolve, reject) => {
       if (pending.push({ rows, resolve, reject }) === 1) setImmediate(() => void flush());

@@ -1,7 +1,8 @@
 /**
- * The speed layer's events_rt rows as ClickHouse stores them (speed-layer/events-rt-rows.ts):
- * the collector's messages as they are, with the stream's decisions appended, and every
- * message ClickHouse would read differently from the decoder written as the decoder read it.
+ * The speed layer's staged rows as ClickHouse stores them (speed-layer/events-rt-rows.ts, into
+ * speed_staged): the collector's messages as they are, with their partition and offset
+ * appended, and every message ClickHouse would read differently from the decoder written as
+ * the decoder read it.
  * What is stored is compared with the plain-code reading of the rows (events-rt-reference.ts).
  * Each test runs in both ways the rows reach the engine.
  */
@@ -12,7 +13,6 @@ import { migrate } from '../../infra/clickhouse/migrate';
 import { decodeStoredEvent } from '../../schemas/decode-stored-event';
 import type { StoredEvent } from '../../schemas/event';
 import { EventsRtRows, insertEventsRt } from '../../speed-layer/events-rt-rows';
-import type { DerivedDimensions } from '../../speed-layer/realtime-views/derive-dimensions';
 import { rowsOf, type EventRtRow } from '../support/events-rt-reference';
 import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
 import { readEventsRt } from '../support/speed-fixture';
@@ -25,8 +25,6 @@ const stored = (over: Partial<StoredEvent> = {}): StoredEvent => ({
   name: 'signup', revenue_micros: 0, currency: '', error_type: '', error_message: '', fingerprint: '', properties: '{"k":1}',
   ...over,
 });
-
-const none: DerivedDimensions = { channel: '', campaign_id: '', fraud_reason: '', install_kind: '' };
 
 let dir: string;
 let handle: ClickHouseHandle;
@@ -45,30 +43,30 @@ afterEach(async () => {
   removeScratchDir(dir);
 });
 
-/** Adds each message as the speed layer does (decoded, with the given dimensions) at offsets 0, 1, … */
-function rowsFor(messages: (Buffer | string)[], dims: DerivedDimensions[] = []): EventsRtRows {
+/** Adds each message as the speed layer does (decoded) at offsets 0, 1, … */
+function rowsFor(messages: (Buffer | string)[]): EventsRtRows {
   const rows = new EventsRtRows();
   messages.forEach((m, i) => {
     const value = Buffer.isBuffer(m) ? m : Buffer.from(m);
     const e = decodeStoredEvent(value);
     if (typeof e === 'string') throw new Error(e);
-    rows.add(value, e, dims[i] ?? none, 4, i);
+    rows.add(value, e, 4, i);
   });
   return rows;
 }
 
-/** events_rt as stored, each row with the fields of EventRtRow only. */
+/** speed_staged as stored, each row with the fields of EventRtRow only. */
 async function storedRows(): Promise<EventRtRow[]> {
-  const rows = await readEventsRt(handle.client);
+  const rows = await readEventsRt(handle.client, 'speed_staged');
   const fields = Object.keys(rowsOf(rowsFor([JSON.stringify(stored())]))[0]) as (keyof EventRtRow)[];
   return rows.map((r) => Object.fromEntries(fields.map((f) => [f, r[f]])) as unknown as EventRtRow);
 }
 
 // The embedded engine's file, and the request body a server gets (also run on chDB here).
-describe.each([['from a staged file', true], ['as the request body', false]])('events_rt rows %s', (_how, staged) => {
+describe.each([['from a staged file', true], ['as the request body', false]])('staged rows %s', (_how, staged) => {
   const stagingDir = () => (staged ? staging : undefined);
 
-  it('stores collector messages of every type with the appended decisions, the type-dependent columns as DESIGN.md section 5 says', async () => {
+  it('stores collector messages of every type with their position, the type-dependent columns as DESIGN.md section 5 says', async () => {
     const messages = [
       stored({ event_id: 'ev', type: 'event', name: 'signup', currency: 'EUR', error_type: 'X' }),
       stored({ event_id: 'pu', type: 'purchase', name: 'n', currency: 'EUR', revenue_micros: 4_990_000 }),
@@ -77,25 +75,18 @@ describe.each([['from a staged file', true], ['as the request body', false]])('e
       stored({ event_id: 'in', type: 'install' }),
       stored({ event_id: 'la', type: 'launch', revenue_micros: 7 }),
     ].map((e) => JSON.stringify(e));
-    const dims: DerivedDimensions[] = [
-      { ...none, channel: 'organic' },
-      none,
-      { channel: 'net', campaign_id: 'c1', fraud_reason: '', install_kind: '' },
-      { channel: 'net', campaign_id: 'c1', fraud_reason: '', install_kind: '' },
-      { channel: 'net "x"', campaign_id: 'c1', fraud_reason: 'ctit_too_short', install_kind: 'rejected' },
-      none,
-    ];
-    const rows = rowsFor(messages, dims);
+    const rows = rowsFor(messages);
     await insertEventsRt(handle.client, rows, 'g1', stagingDir());
     const got = await storedRows();
     expect(got).toEqual(rowsOf(rows));
     const byId = new Map(got.map((r) => [r.event_id, r]));
-    expect(byId.get('ev')).toMatchObject({ name: 'signup', currency: '', error_type: '', channel: 'organic', ts: '2026-11-24 10:00:00.000', received_at: '2026-11-24 10:00:01.000' });
+    expect(byId.get('ev')).toMatchObject({ name: 'signup', currency: '', error_type: '', ts: '2026-11-24 10:00:00.000', received_at: '2026-11-24 10:00:01.000' });
     expect(byId.get('pu')).toMatchObject({ name: '', currency: 'EUR', revenue_micros: 4_990_000 });
     expect(byId.get('er')).toMatchObject({ error_type: 'Crash', error_message: 'boom "quoted"\n\ttab \\ é 😀', fingerprint: 'f1' });
-    expect(byId.get('in')).toMatchObject({ channel: 'net "x"', fraud_reason: 'ctit_too_short', install_kind: 'rejected', kafka_partition: 4, kafka_offset: 4 });
+    expect(byId.get('cl')).toMatchObject({ channel: 'net', campaign_id: 'c1' });
+    expect(byId.get('in')).toMatchObject({ kafka_partition: 4, kafka_offset: 4 });
     expect(byId.get('la')).toMatchObject({ revenue_micros: 0 });
-    const [g] = await queryRows<{ groups: string[] }>(handle.client, 'SELECT groupUniqArray(flush_group) AS groups FROM events_rt');
+    const [g] = await queryRows<{ groups: string[] }>(handle.client, 'SELECT groupUniqArray(flush_group) AS groups FROM speed_staged');
     expect(g.groups).toEqual(['g1']);
   });
 

@@ -1,23 +1,21 @@
 /**
- * The speed layer's flush groups after a crash between writing a group's rows and finishing
- * its views (speed-layer/group-commit.ts): restoring any partition of the group applies the
- * whole group, once, whatever the views had already received. Run on real chDB; the Kafka
- * sends of a group are not what this is about, so `publish` does nothing here.
+ * The speed layer's flush groups after a crash at any step (speed-layer/group-commit.ts): the
+ * group's intent and staged rows are durable, so restoring any partition of the group
+ * completes it, under the same tokens: every target (events_rt, the state tables,
+ * attributions_rt, the views, the position) ends holding the group once, whatever the crash
+ * left behind. Run on real chDB; the Kafka sends are collected, not sent.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { KafkaMessage } from 'kafkajs';
 import { createClickHouse, queryRows, type ClickHouseClient, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
-import { CidrSet } from '../../schemas/cidr';
-import { DAY_MS } from '../../speed-layer/attribution/attribution-state';
-import { createGroupCommit } from '../../speed-layer/group-commit';
+import { appRuleParams } from '../../rules/app-rules';
+import { createGroupCommit, redoUnapplied, type GroupCommitDeps, type StreamDecision } from '../../speed-layer/group-commit';
+import { claimPartition, newClaim, type Claim } from '../../speed-layer/partition-owners';
 import { PartitionProcessor } from '../../speed-layer/partition-processor';
 import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
 import { storedEvents } from '../support/speed-fixture';
-
-const rules = () => ({ lookbackMs: 7 * DAY_MS, blocklist: new CidrSet([]), globalBlocklist: new CidrSet([]) });
-const processor = (partition: number) => new PartitionProcessor(partition, rules, () => 7 * DAY_MS);
 
 let dir: string;
 let handle: ClickHouseHandle;
@@ -30,6 +28,7 @@ beforeEach(async () => {
   dir = makeScratchDir('weir-speed-group-redo');
   handle = createClickHouse({ dataDir: dir, clickhouse: { url: undefined, database: 'weir' } });
   await migrate(handle.client);
+  mkdirSync(path.join(dir, 'staging'));
   generatedUntil = Date.now();
   realtimeSince = Math.floor(generatedUntil / 1000) - 2 * 3600;
 });
@@ -39,103 +38,168 @@ afterEach(async () => {
   removeScratchDir(dir);
 });
 
-/**
- * Two partitions' batches of generated events (over two days), written as one group. `pool`:
- * the clients of its view inserts.
- */
-async function writeOneGroup(pool: readonly ClickHouseClient[] = handle.concurrent(3)): Promise<number> {
+const TOPIC_ID = 'speed-group-redo-topic';
+
+/** A member: its claim of partitions 0 and 1, and its group commit's dependencies over `client` and `pool`. */
+async function member(client: ClickHouseClient = handle.client, pool?: readonly ClickHouseClient[], extra: Partial<GroupCommitDeps> = {}): Promise<{ deps: GroupCommitDeps; sent: StreamDecision[] }> {
+  const claim: Claim = newClaim();
+  for (const p of [0, 1]) await claimPartition(handle.client, claim, p);
+  const sent: StreamDecision[] = [];
+  const deps: GroupCommitDeps = {
+    ch: client,
+    pool,
+    sendUndecodable: async () => {},
+    sendDecisions: async (d) => void sent.push(...d),
+    ruleParams: async () => appRuleParams([], { lookbackDays: 7, ipBlocklist: [] }),
+    claim: () => claim,
+    stagingDir: path.join(dir, 'staging'),
+    ...extra,
+  };
+  return { deps, sent };
+}
+
+/** Two partitions' batches of generated events (over two days), written as one group. */
+async function writeOneGroup(deps: GroupCommitDeps): Promise<number> {
   const events = storedEvents(11, 2000, undefined, generatedUntil);
   const half = Math.floor(events.length / 2);
   const messages = (list: typeof events): KafkaMessage[] => list.map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as KafkaMessage);
-  // The view inserts side by side, as `weir start` writes them; the redo writes them one by one.
-  const groups = createGroupCommit({ ch: handle.client, publish: async () => {}, pool });
-  const batches = [processor(0), processor(1)].map((p, i) => ({ partition: p.partition, first: p.viewsFrom, out: p.process(messages(i === 0 ? events.slice(0, half) : events.slice(half)), Date.now()) }));
-  await Promise.all(batches.map((b) => groups.submit(b)));
-  const groupsWritten = await queryRows<{ n: string }>(handle.client, 'SELECT count() AS n FROM speed_flush_groups');
-  expect(Number(groupsWritten[0].n)).toBe(1); // both partitions in one group
+  const groups = createGroupCommit(deps);
+  const batches = [new PartitionProcessor(0), new PartitionProcessor(1)].map((p, i) => ({ partition: p.partition, first: p.viewsFrom, out: p.process(messages(i === 0 ? events.slice(0, half) : events.slice(half))) }));
+  try {
+    await Promise.all(batches.map((b) => groups.submit(b)));
+  } finally {
+    const groupsWritten = await queryRows<{ n: string }>(handle.client, 'SELECT count() AS n FROM speed_flush_groups');
+    expect(Number(groupsWritten[0].n)).toBe(1); // both partitions in one group
+  }
   return batches.reduce((n, b) => n + b.out.rows.count, 0);
 }
 
-async function viewTotals(): Promise<{ raw: number; hourly: number; realtime: number; uv: number }> {
-  const [t] = await queryRows<{ raw: string; hourly: string; realtime: string; uv: string }>(
+/** What each target holds. */
+async function totals(): Promise<Record<string, number>> {
+  const [t] = await queryRows<Record<string, string>>(
     handle.client,
-    `SELECT (SELECT count() FROM events_rt) AS raw, (SELECT sum(events) FROM hourly_rt) AS hourly,
+    `SELECT (SELECT count() FROM events_rt) AS events_rt, (SELECT sum(events) FROM hourly_rt) AS hourly,
             (SELECT sum(events) FROM realtime_rt WHERE second >= toDateTime({since:UInt32})) AS realtime,
-            (SELECT uniqExactMerge(uv) FROM hourly_rt) AS uv`,
+            (SELECT uniqExactMerge(uv) FROM hourly_rt) AS uv,
+            (SELECT countIf(install_kind IN ('attributed', 'organic', 'rejected')) FROM events_rt) AS first_install_rows,
+            (SELECT count() FROM speed_first_installs) AS first_installs,
+            (SELECT count() FROM speed_device_clicks) AS device_clicks,
+            (SELECT count() FROM attributions_rt) AS attributions,
+            (SELECT count() FROM clicks_by_ip_ua_rt) AS ip_clicks,
+            (SELECT sum(count) FROM errors_rt) AS errors`,
     { since: realtimeSince },
   );
-  return { raw: Number(t.raw), hourly: Number(t.hourly), realtime: Number(t.realtime), uv: Number(t.uv) };
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Number(v)]));
 }
 
-async function restore(partition: number): Promise<void> {
-  // No topic: the processors are driven directly, and one made-up id stands for it throughout.
-  await processor(partition).restore(handle.client, 'speed-group-redo-topic');
+/** Restores partition `p` as a new member would: its own claim, the position read, the interrupted group completed. */
+async function restore(p: number, deps: GroupCommitDeps): Promise<void> {
+  await new PartitionProcessor(p).restore(handle.client, TOPIC_ID, (position) => redoUnapplied(deps, p, position));
 }
 
-it('applies a group whose views were never written when one of its partitions is restored', async () => {
-  const rows = await writeOneGroup();
-  const complete = await viewTotals();
-  expect(complete).toMatchObject({ raw: rows, hourly: rows });
-  expect(complete.realtime).toBeGreaterThan(0); // the last 2 hours: realtime_rt drops what is 3 hours old (TTL)
+/** `client` whose statements fail once when their SQL starts with `marker` (the crash), and which runs nothing after that. */
+function crashingAt(client: ClickHouseClient, marker: string, state: { crashed: boolean }): ClickHouseClient {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'command' && prop !== 'insert') return Reflect.get(target, prop, receiver);
+      return (params: { query?: string; table?: string }) => {
+        const sql = params.query ?? `INSERT INTO ${params.table} `;
+        if (state.crashed || sql.trimStart().startsWith(marker)) {
+          state.crashed = true;
+          return Promise.reject(new Error(`crashed at ${marker}`));
+        }
+        return (target[prop] as (p: unknown) => Promise<unknown>)(params);
+      };
+    },
+  });
+}
 
-  // The crash came after the rows: empty the views and the progress, as if they never got there.
-  for (const t of ['hourly_rt', 'realtime_rt', 'errors_rt', 'clicks_by_ip_ua_rt', 'speed_progress']) await handle.client.command({ query: `TRUNCATE TABLE ${t}` });
-  // (Truncating also forgot the deduplication tokens, so the redo is not deduplicated away.)
-  await restore(1);
-  expect(await viewTotals()).toEqual(complete);
-  const progress = await queryRows<{ kafka_partition: number; through: string }>(handle.client, 'SELECT kafka_partition, max(views_through) AS through FROM speed_progress GROUP BY kafka_partition ORDER BY kafka_partition');
-  expect(progress.map((p) => p.kafka_partition)).toEqual([0, 1]);
+// Every write of a group, in the order it is written: a crash just before each.
+const STEPS = [
+  'INSERT INTO speed_decisions',
+  'INSERT INTO events_rt ',
+  'INSERT INTO speed_first_installs',
+  'INSERT INTO speed_device_clicks',
+  'INSERT INTO attributions_rt',
+  'INSERT INTO hourly_rt',
+  'INSERT INTO realtime_rt',
+  'INSERT INTO errors_rt',
+  'INSERT INTO speed_progress',
+];
 
-  // The other partition restored afterwards finds its range applied: nothing is added.
-  await restore(0);
-  expect(await viewTotals()).toEqual(complete);
+describe('a group interrupted at any step is completed, once, by the next owner of any of its partitions', () => {
+  let complete: Record<string, number>;
+  let completeDecisions: number;
+  beforeEach(async () => {
+    // The reference: the same group written without a crash, on this fresh database.
+    const { deps, sent } = await member(handle.client, handle.concurrent(3));
+    const rows = await writeOneGroup(deps);
+    complete = await totals();
+    completeDecisions = sent.length;
+    expect(complete).toMatchObject({ events_rt: rows, hourly: rows });
+    expect(complete.first_installs).toBeGreaterThan(0);
+    expect(complete.first_installs).toBe(complete.attributions);
+    expect(complete.realtime).toBeGreaterThan(0); // the last 2 hours: realtime_rt drops what is 3 hours old (TTL)
+    // Start over: truncating also forgets the deduplication tokens.
+    for (const t of ['speed_staged', 'speed_decisions', 'speed_first_installs', 'speed_device_clicks', 'speed_flush_groups', 'speed_progress', 'speed_owners', 'events_rt', 'attributions_rt', 'clicks_by_ip_ua_rt', 'hourly_rt', 'realtime_rt', 'errors_rt']) {
+      await handle.client.command({ query: `TRUNCATE TABLE ${t}` });
+    }
+  });
+
+  it.each(STEPS.map((s) => [s]))('crash before %s', async (marker) => {
+    const state = { crashed: false };
+    const crashing = crashingAt(handle.client, marker, state);
+    const { deps } = await member(crashing, handle.concurrent(3).map((c) => crashingAt(c, marker, state)));
+    await expect(writeOneGroup(deps)).rejects.toThrow(`crashed at ${marker}`);
+    // A new member takes partition 1 and restores it: the group is completed, whole.
+    const next = await member();
+    await restore(1, next.deps);
+    expect(await totals()).toEqual(complete);
+    expect(next.sent.length).toBe(completeDecisions); // its decisions sent again (at least once)
+    // Partition 0 restored afterwards finds its range applied: nothing is added.
+    await restore(0, (await member()).deps);
+    expect(await totals()).toEqual(complete);
+  });
+
+  it('counts a group once when everything got it but the position did not (a crash after the views)', async () => {
+    const { deps } = await member(handle.client, handle.concurrent(3));
+    await writeOneGroup(deps);
+    await handle.client.command({ query: 'TRUNCATE TABLE speed_progress' });
+    await restore(0, (await member()).deps);
+    await restore(1, (await member()).deps);
+    expect(await totals()).toEqual(complete);
+  });
+
+  it('abandons a group whose rows were never staged: nothing is written, the position stays', async () => {
+    const state = { crashed: false };
+    const { deps } = await member(crashingAt(handle.client, 'INSERT INTO events_rt_incoming', state));
+    await expect(writeOneGroup(deps)).rejects.toThrow('crashed');
+    await restore(0, (await member()).deps);
+    expect(await totals()).toMatchObject({ events_rt: 0, hourly: 0, first_installs: 0 });
+    expect(await queryRows(handle.client, 'SELECT * FROM speed_progress')).toEqual([]);
+  });
 });
 
-it('counts a group once when the views got it but the progress did not', async () => {
-  await writeOneGroup();
-  const complete = await viewTotals();
-  await handle.client.command({ query: 'TRUNCATE TABLE speed_progress' });
-  await restore(0);
-  await restore(1);
-  expect(await viewTotals()).toEqual(complete);
-});
-
-it('fails a group whose view insert fails (the others side by side), and restoring applies it whole', async () => {
-  await writeOneGroup();
-  const complete = await viewTotals();
-  for (const t of ['events_rt', 'speed_flush_groups', 'hourly_rt', 'realtime_rt', 'errors_rt', 'clicks_by_ip_ua_rt', 'speed_progress']) await handle.client.command({ query: `TRUNCATE TABLE ${t}` });
-
-  // The pool refuses the group's first realtime_rt insert, whichever of its clients takes it
-  // (each free client takes the next statement).
-  let refused = 0;
-  const refusing = (client: ClickHouseClient) =>
-    new Proxy(client, {
-      get(target, prop, receiver) {
-        if (prop !== 'command') return Reflect.get(target, prop, receiver);
-        return (params: { query: string }) => {
-          if (params.query.includes('INSERT INTO realtime_rt') && refused++ === 0) return Promise.reject(new Error('refused'));
-          return target.command(params as never);
-        };
-      },
-    });
-  await expect(writeOneGroup(handle.concurrent(3).map(refusing))).rejects.toThrow('refused');
-  // The rows are written, the progress did not move: restoring applies the group to every view.
-  expect(await queryRows(handle.client, 'SELECT * FROM speed_progress')).toEqual([]);
-  await restore(0);
-  expect(await viewTotals()).toEqual(complete);
-});
-
-it('writes no rows and leaves no staged file when the decisions cannot be sent', async () => {
+it('writes nothing and leaves no staged file when the DLQ cannot be sent', async () => {
   const staging = path.join(dir, 'staging');
-  mkdirSync(staging);
-  const groups = createGroupCommit({ ch: handle.client, publish: () => Promise.reject(new Error('broker down')), stagingDir: staging });
-  const p = processor(0);
-  const out = p.process(
-    storedEvents(12, 500).map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as KafkaMessage),
-    Date.now(),
-  );
-  expect(out.attributions.length).toBeGreaterThan(0);
+  const { deps } = await member(handle.client, undefined, { sendUndecodable: () => Promise.reject(new Error('broker down')) });
+  const groups = createGroupCommit(deps);
+  const p = new PartitionProcessor(0);
+  const out = p.process(storedEvents(12, 500).map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as KafkaMessage));
   await expect(groups.submit({ partition: 0, first: p.viewsFrom, out })).rejects.toThrow('broker down');
-  expect(await viewTotals()).toMatchObject({ raw: 0, hourly: 0 });
+  expect(await totals()).toMatchObject({ events_rt: 0, hourly: 0 });
   expect(readdirSync(staging)).toEqual([]);
+});
+
+it('adds nothing from a member whose claim was superseded (fenced), and the new owner completes its group', async () => {
+  const old = await member(handle.client, handle.concurrent(3));
+  // Another member claims the partitions: every write of the old member's group is fenced.
+  const next = await member();
+  await writeOneGroup(old.deps);
+  expect(await totals()).toMatchObject({ events_rt: 0, hourly: 0, first_installs: 0, attributions: 0 });
+  expect(old.sent).toEqual([]);
+  await restore(0, next.deps);
+  const after = await totals();
+  expect(after.events_rt).toBeGreaterThan(0);
+  expect(after.hourly).toBe(after.events_rt);
 });

@@ -1,17 +1,14 @@
 /**
- * The speed layer's lookup of clicks other partitions wrote (PartitionProcessor
- * .foreignClicksFor) takes any number of probes: thousands of installs with long user agents
- * go to ClickHouse as data, not in the URL, which a ClickHouse server refuses over 1 MiB (run
- * it on the server path with `npm run test:server`).
+ * The speed layer's decision of a flush group (speed-layer/sql/decide.sql) takes any number of
+ * installs probing for a probabilistic match: thousands of installs with long user agents are
+ * read from the staged rows in ClickHouse, nothing of them travels in the URL, which a
+ * ClickHouse server refuses over 1 MiB (run it on the server path with `npm run test:server`).
  */
 import type { KafkaMessage } from 'kafkajs';
-import { CidrSet } from '../../schemas/cidr';
-import { DAY_MS } from '../../speed-layer/attribution/attribution-state';
-import { PartitionProcessor } from '../../speed-layer/partition-processor';
 import type { StoredEvent } from '../../schemas/event';
+import { runSpeedGroups } from '../support/speed-groups';
 import { archived, openBatchTestEnv, type BatchTestEnv } from './batch-test-kit';
 
-// Recent: the clicks table keeps 8 days (TTL), older rows are dropped as they are written.
 const T = Date.now() - 60_000;
 
 let env: BatchTestEnv;
@@ -20,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.close());
 
-it('finds the click another partition wrote among 6000 probes of 300-character user agents', async () => {
+it('finds the click another partition wrote for one of 6000 installs with 300-character user agents', async () => {
   const ua = (i: number) => `Mozilla/5.0 (Linux; Android 14; device-${i}) ${'x'.repeat(260)}`;
   await env.ch.insert({
     table: 'clicks_by_ip_ua_rt',
@@ -33,7 +30,8 @@ it('finds the click another partition wrote among 6000 probes of 300-character u
     return stored;
   });
   const messages = installs.map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as unknown as KafkaMessage);
-  const p = new PartitionProcessor(0, () => ({ lookbackMs: 7 * DAY_MS, blocklist: new CidrSet([]), globalBlocklist: new CidrSet([]) }), () => 7 * DAY_MS);
-  const found = await p.foreignClicksFor(env.ch, messages, () => false);
-  expect([...(found as Map<string, unknown>).entries()]).toEqual([[`a\u0000198.51.100.7\u0000${ua(4321)}`, [expect.objectContaining({ event_id: 'c1', channel: 'net', campaign_id: 'cmp' })]]]);
+  const run = await runSpeedGroups(env.ch, new Map([[0, messages]]));
+  const matched = run.decisions.filter((d) => d.match === 'probabilistic');
+  expect(matched).toEqual([expect.objectContaining({ install_event_id: 'i4321', click_event_id: 'c1', channel: 'net', campaign_id: 'cmp' })]);
+  expect(run.decisions.filter((d) => d.outcome === 'organic')).toHaveLength(5999);
 });

@@ -11,14 +11,11 @@
 import type { KafkaMessage } from 'kafkajs';
 import { createClickHouse, queryRows, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
-import { appRuleParams } from '../../rules/app-rules';
 import type { ArchivedEvent } from '../../schemas/event';
-import { createGroupCommit, type StreamDecision } from '../../speed-layer/group-commit';
-import { claimPartition, newClaim } from '../../speed-layer/partition-owners';
-import { PartitionProcessor } from '../../speed-layer/partition-processor';
 import { REFERENCE_FIXTURES, type ReferenceFixture } from '../fixtures/attribution-fixtures';
 import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
 import { readEventsRt } from '../support/speed-fixture';
+import { runSpeedGroups, type StreamRun } from '../support/speed-groups';
 
 let dir: string;
 let handle: ClickHouseHandle;
@@ -35,49 +32,10 @@ afterAll(async () => {
 /** The tables a run of the speed layer writes: emptied before each run. */
 const SPEED_TABLES = ['speed_staged', 'speed_decisions', 'speed_first_installs', 'speed_device_clicks', 'speed_flush_groups', 'speed_progress', 'speed_owners', 'events_rt', 'attributions_rt', 'clicks_by_ip_ua_rt', 'hourly_rt', 'realtime_rt', 'errors_rt'];
 
-interface StreamRun {
-  decisions: StreamDecision[];
-  duplicates: number;
-  written: number;
-}
-
-/**
- * Runs messages through the speed layer's processors and group commit (no Kafka: what the
- * consumer would hand them), `groupSize` messages of each partition per flush group; the
- * partitions of one round are written as one group.
- */
+/** Runs messages through the speed layer on an emptied database (see runSpeedGroups). */
 async function runStream(byPartition: Map<number, KafkaMessage[]>, settings: ReferenceFixture['settings'] = {}, groupSize = Infinity): Promise<StreamRun> {
-  const ch = handle.client;
-  for (const t of SPEED_TABLES) await ch.command({ query: `TRUNCATE TABLE ${t}` });
-  const claim = newClaim();
-  for (const p of byPartition.keys()) await claimPartition(ch, claim, p);
-  const decisions: StreamDecision[] = [];
-  const apps = Object.entries(settings.apps ?? {}).map(([app_id, a]) => ({ app_id, lookback_days: a.lookbackDays ?? settings.defaultLookbackDays ?? 7, ip_blocklist: a.ipBlocklist ?? [] }));
-  const groups = createGroupCommit({
-    ch,
-    sendUndecodable: async () => {},
-    sendDecisions: async (d) => void decisions.push(...d),
-    ruleParams: async () => appRuleParams(apps, { lookbackDays: settings.defaultLookbackDays ?? 7, ipBlocklist: settings.globalBlocklist ?? [] }),
-    claim: () => claim,
-  });
-  const processors = new Map([...byPartition.keys()].map((p) => [p, new PartitionProcessor(p)]));
-  const run: StreamRun = { decisions, duplicates: 0, written: 0 };
-  const longest = Math.max(...[...byPartition.values()].map((m) => m.length));
-  for (let from = 0; from < longest; from += groupSize) {
-    await Promise.all(
-      [...byPartition].map(async ([partition, messages]) => {
-        const batch = messages.slice(from, from + groupSize);
-        if (batch.length === 0) return;
-        const p = processors.get(partition) as PartitionProcessor;
-        const out = p.process(batch);
-        run.duplicates += out.duplicates;
-        run.written += out.rows.count;
-        await groups.submit({ partition, first: p.viewsFrom, out });
-        p.written(Number(batch[batch.length - 1].offset));
-      }),
-    );
-  }
-  return run;
+  for (const t of SPEED_TABLES) await handle.client.command({ query: `TRUNCATE TABLE ${t}` });
+  return runSpeedGroups(handle.client, byPartition, settings, groupSize);
 }
 
 const messagesOf = (events: readonly ArchivedEvent[]) => events.map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as unknown as KafkaMessage);

@@ -1,9 +1,9 @@
 /**
- * What events_rt must hold for the rows the speed layer hands ClickHouse, read in plain code
- * (not with the insert's SQL): the tests compare it with the decisions they expect and with
- * what ClickHouse stored. DESIGN.md section 5: a name only for custom events, a currency and
- * revenue only for purchases, an error type and message only for errors; the stream's derived
- * dimensions as it appended them.
+ * What speed_staged must hold for the rows the speed layer hands ClickHouse, read in plain code
+ * (not with the insert's SQL): the tests compare it with what ClickHouse stored. DESIGN.md
+ * section 5: a name only for custom events, a currency and revenue only for purchases, an error
+ * type and message only for errors; the event's own channel and campaign (the derived ones are
+ * decided after staging, speed-layer/sql/events-rt.sql).
  */
 import type { EventsRtRows } from '../../speed-layer/events-rt-rows';
 
@@ -62,10 +62,10 @@ export function rowsOf(rows: EventsRtRows): EventRtRow[] {
         error_type: type === 'error' ? s('error_type') : '',
         error_message: type === 'error' ? s('error_message') : '',
         fingerprint: s('fingerprint'),
-        channel: s('_c'),
-        campaign_id: s('_m'),
-        fraud_reason: s('_f'),
-        install_kind: s('_k'),
+        channel: s('channel'),
+        campaign_id: s('campaign_id'),
+        fraud_reason: '',
+        install_kind: '',
         revenue_micros: type === 'purchase' ? Math.trunc(n('revenue_micros')) : 0,
         ip: s('ip'),
         ua: s('ua'),
