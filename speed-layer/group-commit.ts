@@ -5,20 +5,21 @@
  * step; written as a group, once.
  *
  * A group is written in this order, each step safe to redo (issue 16, item 3: durable intents):
- * 1. its intent, the offset ranges of its partitions, into speed_flush_groups, and its rows
- *    into speed_staged in one insert (while the DLQ receives its undecodable messages);
+ * 1. its rows into speed_staged in one insert (while the DLQ receives its undecodable messages);
  * 2. the rules decide its first installs in SQL into speed_decisions (rules/, sql/decide.sql):
  *    once, under the group's token, so that a redo applies the same decisions instead of
  *    deciding again over state the group itself changed;
- * 3. the decisions go to the attributions topic (at least once);
+ * 3. the decisions go to the attributions topic (at least once), then the group's intent, the
+ *    offset ranges of its partitions, into speed_flush_groups;
  * 4. each target, under a token naming it and the group: events_rt with the derived
  *    dimensions (sql/events-rt.sql), the state (sql/state.sql: first installs, clicks by
  *    device, attributions_rt), then the views (realtime-views/views-writer.ts), then each
  *    partition's position (speed_progress).
  * Every write of 2 and 4 is fenced (partition-owners.ts): a member that lost its partitions
- * writes nothing. After a crash anywhere, the partition's next owner finds the group's intent
- * past its position and, when the group's rows were staged, runs 2–4 again under the same
- * tokens (redoUnapplied): a target the group had reached counts it once, the others get it.
+ * writes nothing. After a crash before the intent, the group is abandoned: its events come
+ * again from Kafka. After one past it, the partition's next owner finds the intent past its
+ * position and runs 2–4 again under the same tokens (redoUnapplied): a target the group had
+ * reached counts it once, the others get it.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -56,6 +57,13 @@ export interface StreamDecision {
   decided_at: string;
 }
 
+/** What a completed group wrote: its events (rows), first installs decided and late clicks. */
+export interface GroupDone {
+  events: number;
+  decisions: readonly StreamDecision[];
+  lateClicks: number;
+}
+
 export interface GroupCommitDeps {
   ch: ClickHouseClient;
   /** Sends undecodable messages to the DLQ (acks=all). */
@@ -66,8 +74,8 @@ export interface GroupCommitDeps {
   ruleParams(appIds: ReadonlySet<string>): Promise<AppRuleParams>;
   /** This member's claim of its partitions (fencing). */
   claim(): Claim;
-  /** Called with each group written: its partitions, decisions and late clicks. */
-  onGroup?(g: { partitions: number; decisions: readonly StreamDecision[]; lateClicks: number }): void;
+  /** Called with each group written, by this process or completed after a restart. */
+  onGroup?(g: GroupDone & { partitions: number }): void;
   /**
    * A directory the embedded ClickHouse reads with file() (unset with a server): the staged
    * rows are then handed over as a file, about 4× cheaper than streamed through the client.
@@ -132,29 +140,48 @@ async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatc
   const rows = EventsRtRows.concat(written.map((b) => b.out.rows));
   const write: GroupWrite = { group: randomUUID(), ranges, plan: rows.plan.list(), fence: fenceSql(deps.claim(), ranges.map((r) => r.partition)), appIds: rows.appIds };
   // A turn of the event loop first lets kafkajs put the DLQ send on the wire.
-  const staged = new Promise(setImmediate).then(async () => {
-    const stage = await stageEventsRt(deps.ch, rows, write.group, deps.stagingDir);
-    await recordIntent(deps.ch, write.group, ranges);
-    await stage.insert();
-  });
+  const staged = new Promise(setImmediate).then(async () => (await stageEventsRt(deps.ch, rows, write.group, deps.stagingDir)).insert());
   const [send, staging] = await Promise.allSettled([dlq, staged]);
   if (send.status === 'rejected') throw send.reason;
   if (staging.status === 'rejected') throw staging.reason;
-  await completeGroup(deps, write);
+  const decided = await decideAndSend(deps, write);
+  // Only now is the group one to complete after a crash: one whose decisions could not be
+  // sent is abandoned, its events fetched and decided again (over the same state: nothing of
+  // it was applied).
+  await recordIntent(deps.ch, write.group, ranges);
+  await applyGroup(deps, write, { ...decided, events: rows.count });
 }
 
-/** Steps 2–4 of a staged group (see the file's comment). */
-async function completeGroup(deps: GroupCommitDeps, write: GroupWrite): Promise<void> {
+/** Step 2 and 3 (see the file's comment): the group's first installs decided and sent. */
+async function decideAndSend(deps: GroupCommitDeps, write: GroupWrite): Promise<{ decisions: StreamDecision[]; lateClicks: number }> {
   const { ch } = deps;
   const params = await deps.ruleParams(write.appIds);
   await command(ch, statement('decide.sql', write, 'decide'), { ...params, decided_at: Date.now() });
   const [decisions, lateClicks] = await Promise.all([readDecisions(ch, write.group), countLateClicks(ch, write.group, params)]);
   await deps.sendDecisions(decisions);
+  return { decisions, lateClicks };
+}
+
+/** Step 4: every target, then whether the claim held throughout. */
+async function applyGroup(deps: GroupCommitDeps, write: GroupWrite, done: GroupDone): Promise<void> {
+  const { ch } = deps;
   const pool = deps.pool ?? [ch];
   await runSideBySide(pool, [statement('events-rt.sql', write, 'events_rt'), ...STATE_STATEMENTS.map((name, i) => statement(`state.sql#${i}`, write, name))]);
   await applyToViews(ch, { tokenBase: `g${write.group}`, ranges: write.ranges, group: write.group, fence: write.fence }, write.plan, pool);
   await command(ch, progressStatement(write));
-  deps.onGroup?.({ partitions: write.ranges.length, decisions, lateClicks });
+  // A fenced statement writes nothing and says nothing: whether the claim held to the end is
+  // asked once, so that a member that lost its partitions neither commits past the group nor
+  // counts it in its metrics. (Once fenced, its claim never holds again.)
+  const [held] = await queryRows<{ ok: number | boolean }>(ch, `SELECT ${write.fence} AS ok`);
+  if (!held || !Number(held.ok)) throw new PartitionsLostError(write.ranges.map((r) => r.partition));
+  deps.onGroup?.({ partitions: write.ranges.length, ...done });
+}
+
+/** The member's claim of a group's partitions was superseded: another member owns them now, and this one's writes were fenced. */
+export class PartitionsLostError extends Error {
+  constructor(readonly partitions: readonly number[]) {
+    super(`speed layer: partitions ${partitions.join(', ')} are claimed by another member now; this member's writes of the flush group were fenced`);
+  }
 }
 
 /** The targets sql/state.sql writes, in its order: each names its token. */
@@ -244,6 +271,9 @@ async function countLateClicks(ch: ClickHouseClient, group: string, params: AppR
  * position was superseded (a member that lost the partition staged it; its owner wrote the
  * range since) and is left alone.
  */
+/** The groups this process is completing after a restart, by id. */
+const redoing = new Map<string, Promise<void>>();
+
 export async function redoUnapplied(deps: GroupCommitDeps, partition: number, position: number): Promise<number> {
   const intents = await queryRows<{ flush_group: string; partitions: number[]; firsts: (number | string)[]; lasts: (number | string)[] }>(
     deps.ch,
@@ -264,8 +294,16 @@ export async function redoUnapplied(deps: GroupCommitDeps, partition: number, po
     );
     if (Number(staged?.n ?? 0) === 0) break;
     // Fenced on this partition alone: the group's other partitions may be other members' by now,
-    // and whoever completes the group first writes it once for all (the same tokens).
-    await completeGroup(deps, { group: intent.flush_group, ranges, fence: fenceSql(deps.claim(), [partition]), appIds: new Set(staged.apps) });
+    // and whoever completes the group first writes it once for all (the same tokens). The
+    // partitions of a group restored side by side in this process complete it once.
+    let completing = redoing.get(intent.flush_group);
+    if (!completing) {
+      const write: GroupWrite = { group: intent.flush_group, ranges, fence: fenceSql(deps.claim(), [partition]), appIds: new Set(staged.apps) };
+      completing = decideAndSend(deps, write).then((decided) => applyGroup(deps, write, { ...decided, events: Number(staged.n) }));
+      redoing.set(intent.flush_group, completing);
+      void completing.finally(() => redoing.delete(intent.flush_group)).catch(() => undefined);
+    }
+    await completing;
     through = own.last;
   }
   return through;

@@ -21,7 +21,7 @@ import type { Config } from '../infra/config';
 import type { Logger } from '../infra/logger';
 import { appRuleParams, type AppRuleParams, type AppRuleSettings } from '../rules/app-rules';
 import { normaliseCidrs } from '../rules/cidrs';
-import { createGroupCommit, redoUnapplied, type GroupCommitDeps, type PartitionBatch, type StreamDecision } from './group-commit';
+import { createGroupCommit, redoUnapplied, type GroupCommitDeps, type GroupDone, type PartitionBatch, type StreamDecision } from './group-commit';
 import { claimPartition, newClaim, type Claim } from './partition-owners';
 import { PartitionProcessor, type BatchOutcome } from './partition-processor';
 import { commitHint } from '../infra/kafka/commit-hint';
@@ -274,8 +274,9 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     });
   }
 
-  function recordGroup(g: { partitions: number; decisions: readonly StreamDecision[]; lateClicks: number }): void {
+  function recordGroup(g: GroupDone & { partitions: number }): void {
     m.groupPartitions.observe(g.partitions);
+    m.events.inc(g.events);
     m.lateClicks.inc(g.lateClicks);
     for (const d of g.decisions) {
       m.installs.inc({ outcome: d.outcome });
@@ -285,7 +286,6 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
 
   function record(out: BatchOutcome, partition: number, highWatermark: string, last: number): void {
     const labels = { partition: String(partition) };
-    m.events.inc(out.rows.count);
     m.duplicates.inc(out.duplicates);
     m.forgottenCopies.inc(out.forgottenCopies);
     m.lag.set(labels, Math.max(0, Number(highWatermark) - last - 1));

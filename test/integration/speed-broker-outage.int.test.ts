@@ -2,8 +2,8 @@
  * The Kafka broker goes away twice under load while the speed layer runs: once stopped
  * (SIGTERM, controlled shutdown), once killed (SIGKILL: the next start waits ~13 s for the
  * old session to expire). Each outage comes after a burst of events, at a moment the test
- * chooses: a flush group whose installs are decided is held just before its attributions
- * are sent (a gate on its attributions_rt insert), the broker goes, the group goes on, and
+ * chooses: a flush group with installs is held just before they are decided and sent (a gate
+ * on its insert into speed_decisions), the broker goes, the group goes on, and
  * its send to the attributions topic fails: a batch failing after its decisions. The speed
  * layer then waits out the outage with a backlog. Events are produced only while the broker
  * is up.
@@ -136,21 +136,22 @@ describe('speed layer during broker outages', () => {
       };
       return producer;
     };
-    // A gate on the insert into attributions_rt, the step right before a flush group's
-    // attributions are sent to Kafka: armed, it holds the next group there until the broker is
-    // down, so that send meets the outage (instead of whatever a race would give).
+    // A gate on the decisions of a flush group with installs (its insert into speed_decisions),
+    // the step right before its attributions are sent to Kafka: armed, it holds the next such
+    // group there until the broker is down, so that send meets the outage (instead of whatever
+    // a race would give).
     let gate: { hit: () => void; release: Promise<void> } | undefined;
     const gated = new Proxy(ch.client, {
       get(target, prop) {
-        if (prop === 'insert') {
-          return async (params: Parameters<typeof target.insert>[0]) => {
-            const g = params.table === 'attributions_rt' ? gate : undefined;
+        if (prop === 'command') {
+          return async (params: Parameters<typeof target.command>[0]) => {
+            const g = params.query.startsWith('INSERT INTO speed_decisions') ? gate : undefined;
             if (g) {
               gate = undefined;
               g.hit();
               await g.release;
             }
-            return target.insert(params);
+            return target.command(params);
           };
         }
         const v = Reflect.get(target, prop, target) as unknown;

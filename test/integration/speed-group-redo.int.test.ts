@@ -1,9 +1,11 @@
 /**
- * The speed layer's flush groups after a crash at any step (speed-layer/group-commit.ts): the
- * group's intent and staged rows are durable, so restoring any partition of the group
- * completes it, under the same tokens: every target (events_rt, the state tables,
- * attributions_rt, the views, the position) ends holding the group once, whatever the crash
- * left behind. Run on real chDB; the Kafka sends are collected, not sent.
+ * The speed layer's flush groups after a crash at any step (speed-layer/group-commit.ts). A
+ * crash before the group's intent is recorded abandons it: nothing is counted and the position
+ * stays (its events come again from Kafka). After the intent, its staged rows and decisions
+ * are durable, so restoring any partition of the group completes it, under the same tokens:
+ * every target (events_rt, the state tables, attributions_rt, the views, the position) ends
+ * holding the group once, whatever the crash left behind. Run on real chDB; the Kafka sends
+ * are collected, not sent.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -65,12 +67,9 @@ async function writeOneGroup(deps: GroupCommitDeps): Promise<number> {
   const messages = (list: typeof events): KafkaMessage[] => list.map((e, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(e)) }) as KafkaMessage);
   const groups = createGroupCommit(deps);
   const batches = [new PartitionProcessor(0), new PartitionProcessor(1)].map((p, i) => ({ partition: p.partition, first: p.viewsFrom, out: p.process(messages(i === 0 ? events.slice(0, half) : events.slice(half))) }));
-  try {
-    await Promise.all(batches.map((b) => groups.submit(b)));
-  } finally {
-    const groupsWritten = await queryRows<{ n: string }>(handle.client, 'SELECT count() AS n FROM speed_flush_groups');
-    expect(Number(groupsWritten[0].n)).toBe(1); // both partitions in one group
-  }
+  await Promise.all(batches.map((b) => groups.submit(b)));
+  const groupsWritten = await queryRows<{ n: string }>(handle.client, 'SELECT count() AS n FROM speed_flush_groups');
+  expect(Number(groupsWritten[0].n)).toBe(1); // both partitions in one group
   return batches.reduce((n, b) => n + b.out.rows.count, 0);
 }
 
@@ -114,9 +113,10 @@ function crashingAt(client: ClickHouseClient, marker: string, state: { crashed: 
   });
 }
 
-// Every write of a group, in the order it is written: a crash just before each.
-const STEPS = [
-  'INSERT INTO speed_decisions',
+// Every write of a group, in the order it is written: a crash just before each. Before the
+// intent (speed_flush_groups) the group is abandoned; after it, completed.
+const ABANDONED_AT = ['INSERT INTO events_rt_incoming', 'INSERT INTO speed_decisions', 'INSERT INTO speed_flush_groups'];
+const COMPLETED_AT = [
   'INSERT INTO events_rt ',
   'INSERT INTO speed_first_installs',
   'INSERT INTO speed_device_clicks',
@@ -146,7 +146,7 @@ describe('a group interrupted at any step is completed, once, by the next owner 
     }
   });
 
-  it.each(STEPS.map((s) => [s]))('crash before %s', async (marker) => {
+  it.each(COMPLETED_AT.map((s) => [s]))('crash before %s', async (marker) => {
     const state = { crashed: false };
     const crashing = crashingAt(handle.client, marker, state);
     const { deps } = await member(crashing, handle.concurrent(3).map((c) => crashingAt(c, marker, state)));
@@ -170,13 +170,19 @@ describe('a group interrupted at any step is completed, once, by the next owner 
     expect(await totals()).toEqual(complete);
   });
 
-  it('abandons a group whose rows were never staged: nothing is written, the position stays', async () => {
+  it.each(ABANDONED_AT.map((s) => [s]))('abandons a group that crashed before %s: nothing is counted, the position stays', async (marker) => {
     const state = { crashed: false };
-    const { deps } = await member(crashingAt(handle.client, 'INSERT INTO events_rt_incoming', state));
+    const { deps } = await member(crashingAt(handle.client, marker, state));
     await expect(writeOneGroup(deps)).rejects.toThrow('crashed');
-    await restore(0, (await member()).deps);
-    expect(await totals()).toMatchObject({ events_rt: 0, hourly: 0, first_installs: 0 });
+    const next = await member();
+    await restore(0, next.deps);
+    await restore(1, next.deps);
+    expect(await totals()).toMatchObject({ events_rt: 0, hourly: 0, first_installs: 0, attributions: 0, device_clicks: 0 });
     expect(await queryRows(handle.client, 'SELECT * FROM speed_progress')).toEqual([]);
+    expect(next.sent).toEqual([]);
+    // Fetched again and decided again, the same events give the complete group's figures.
+    await writeOneGroup((await member(handle.client, handle.concurrent(3))).deps);
+    expect(await totals()).toEqual(complete);
   });
 });
 
