@@ -13,7 +13,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { createClickHouse, queryRows, type ClickHouseClient, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
 import { appRuleParams } from '../../rules/app-rules';
-import { createGroupCommit, redoUnapplied, type GroupCommitDeps, type StreamDecision } from '../../speed-layer/group-commit';
+import { createGroupCommit, PartitionsLostError, redoUnapplied, type GroupCommitDeps, type StreamDecision } from '../../speed-layer/group-commit';
 import { claimPartition, newClaim, type Claim } from '../../speed-layer/partition-owners';
 import { PartitionProcessor } from '../../speed-layer/partition-processor';
 import { makeScratchDir, removeScratchDir } from '../support/scratch-dir';
@@ -197,11 +197,11 @@ it('writes nothing and leaves no staged file when the DLQ cannot be sent', async
   expect(readdirSync(staging)).toEqual([]);
 });
 
-it('adds nothing from a member whose claim was superseded (fenced), and the new owner completes its group', async () => {
+it('adds nothing from a member whose claim was superseded (fenced, and it says so), and the new owner completes its group', async () => {
   const old = await member(handle.client, handle.concurrent(3));
   // Another member claims the partitions: every write of the old member's group is fenced.
   const next = await member();
-  await writeOneGroup(old.deps);
+  await expect(writeOneGroup(old.deps)).rejects.toThrow(PartitionsLostError);
   expect(await totals()).toMatchObject({ events_rt: 0, hourly: 0, first_installs: 0, attributions: 0 });
   expect(old.sent).toEqual([]);
   await restore(0, next.deps);
