@@ -20,7 +20,10 @@ export interface HoldRule {
 /** What the held request's client was answered, once released. */
 export interface HeldAnswer {
   status: number;
-  /** X-ClickHouse-Summary of a success (`written_rows`, …). */
+  /**
+   * X-ClickHouse-Summary of a success. Its `written_rows` counts an INSERT with data only (the
+   * rows of its target and of the views it feeds); the engine reports none for INSERT … SELECT.
+   */
   summary?: Record<string, string>;
   /** The error text of a failure. */
   error?: string;

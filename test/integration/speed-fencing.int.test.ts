@@ -2,9 +2,11 @@
  * Fencing of the speed layer (issue 16, item 4): a member whose session lapsed cannot add rows;
  * its late writes are never counted. Black-box, on the server path: two `weir start --role
  * speed` processes of one consumer group against the ClickHouse HTTP harness (test/harness),
- * member A through a gate of the harness (request-gate.ts) that holds one of its writes.
+ * member A through a gate of the harness (request-gate.ts) that holds one of its writes. The
+ * harness is the test's own, in the test process (a gate is its in-process API), also under
+ * `npm run test:server`, whose shared harness process has none.
  *
- * 1. A writes the first events. Then the gate holds A's first write matching HOLD (below),
+ * 1. A writes the first events. Then the gate holds A's first write matching the case's rule (HOLDS),
  *    unexecuted, and A is frozen (SIGSTOP) in the middle of that flush group.
  * 2. B starts, the group drops A after its session timeout (10 s, SPEED_FETCH.sessionTimeout),
  *    B takes every partition and writes everything produced so far, the held range included:
@@ -17,10 +19,12 @@
  *
  * Counted against the events on the topic (test/reference for dedup and first installs):
  * hourly_rt events by app and type and its first installs, realtime_rt by app (inside its
- * 3-hour TTL), attributions_rt's first installs (FINAL: a ReplacingMergeTree by install).
+ * 3-hour TTL; its first installs against the distinct first-install rows of events_rt),
+ * attributions_rt's first installs (FINAL: a ReplacingMergeTree by install).
  */
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { queryRows } from '../../infra/clickhouse/client';
+import { createClickHouse, queryRows, type ClickHouseClient, type ClickHouseHandle } from '../../infra/clickhouse/client';
+import { migrate } from '../../infra/clickhouse/migrate';
+import { loadConfig } from '../../infra/config';
 import { createKafka, ensureTopics } from '../../infra/kafka/local-broker';
 import { topicNames } from '../../schemas/topics';
 import { startClickHouseHttpHarness, type ClickHouseHttpHarness } from '../harness/clickhouse-http-harness';
@@ -36,22 +40,30 @@ import { startWeirProcess, type WeirProcess } from '../support/weir-process';
 jest.setTimeout(180_000);
 
 /**
- * Which statement of A's is held: the first whose SQL matches `sql` (and, if set, whose INSERT
- * data sent after a query in the URL matches `data`), through A's gate only.
+ * The statements of member A's that are held, one per case: the first request of A's whose SQL
+ * matches `sql` (and, if set, whose INSERT data, sent after a query in the URL, matches `data`).
+ * Only A's requests go through the gate: A's CLICKHOUSE_URL is the gate's address, B's the
+ * harness's own.
  *
  * Today (speed-layer/group-commit.ts) a flush group writes attributions_rt, then its rows to
  * events_rt (`INSERT INTO events_rt_incoming … FORMAT JSONEachRow`, the rows as the body),
- * then an INSERT … SELECT FROM events_rt per view with a token named after the group, then
- * speed_progress. The stale write that today's views can count is the events_rt insert of a
- * group of several partitions (its rows name the group: "_g"): B, restoring from events_rt,
- * finds the range unwritten and writes it again; A, continued, applies its group to the views,
- * reading both copies, under tokens of its own group id that none of B's statements has. A
- * late view insert alone would be harmless today: its rows are in events_rt before it, so B
- * resumes past them and applies A's group itself under A's tokens, and the late insert is
- * deduplicated by them. With a fence, point HOLD at the fenced statement to prove (e.g.
- * `{ sql: /^\s*INSERT INTO hourly_rt\b/ }`).
+ * then one INSERT … SELECT FROM events_rt per view and event date, with a token named after
+ * the group, then speed_progress.
+ * - The events_rt insert is the stale write today's views count: B, restoring from events_rt,
+ *   finds the range unwritten and writes it again; A, continued, applies its group to the
+ *   views, reading both copies, under tokens of its own group. Held in a group of several
+ *   partitions (its rows name the group: "_g"), whose tokens carry the group's random id that
+ *   none of B's has (a group of one is named by its range, which B's may repeat).
+ *   Should every one of A's groups come as a group of one, more events are sent until one matches.
+ * - A view insert is harmless today: A's rows are in events_rt before it, so B resumes past
+ *   them and applies A's group to the views itself, under A's tokens, which deduplicate the
+ *   late insert. It shows that the test counts a late write that is neutralised as nothing.
+ * With a fence, point these at the fenced statements (every INSERT … SELECT of a flush group).
  */
-const HOLD: HoldRule = { sql: /^\s*INSERT INTO events_rt_incoming\b/, data: /"_g":"/ };
+const HOLDS: { name: string; rule: HoldRule }[] = [
+  { name: "its rows' insert into events_rt", rule: { sql: /^\s*INSERT INTO events_rt_incoming\b/, data: /"_g":"/ } },
+  { name: 'a view insert (hourly_rt)', rule: { sql: /^\s*INSERT INTO hourly_rt\b/ } },
+];
 
 const PARTITIONS = 2;
 const APPS = ['fence-a', 'fence-b'];
@@ -61,57 +73,87 @@ const NOW = Date.now();
 const REALTIME_FROM_S = Math.floor((NOW - 2.5 * HOUR_MS) / 1000);
 
 describe('speed layer fencing', () => {
-  const { env, dataDir, prefix } = testEnv({ KAFKA_EVENTS_PARTITIONS: String(PARTITIONS) });
-  const topics = topicNames(prefix);
-  const groupId = `${topics.events}-speed`;
-  const database = `weir_fence_${prefix.slice(1, -1)}`;
-  let harness: ClickHouseHttpHarness | undefined;
-  let ch: ClickHouseClient | undefined;
+  // Each case with topics, a group and a database of its own.
+  const cases = HOLDS.map((hold) => {
+    const { env, dataDir, prefix } = testEnv({ KAFKA_EVENTS_PARTITIONS: String(PARTITIONS) });
+    return { ...hold, env: { ...env, CLICKHOUSE_DATABASE: `weir_fence_${prefix.slice(1, -1)}` }, dataDir, prefix };
+  });
+  const harnessDir = makeScratchDir('weir-fence-clickhouse');
+  let harness: ClickHouseHttpHarness;
+  const stores = new Map<string, ClickHouseHandle>();
   const members: WeirProcess[] = [];
 
-  const startMember = async (name: string, url: string) => {
-    const p = await startWeirProcess(['--role', 'speed'], { ...env, DATA_DIR: `${dataDir}/${name}`, CLICKHOUSE_URL: url, CLICKHOUSE_DATABASE: database, LOG_LEVEL: 'info' });
-    members.push(p);
-    return p;
-  };
-
-  afterAll(async () => {
-    for (const p of members) p.child.kill('SIGCONT');
-    await Promise.all(members.map((p) => p.stop('SIGKILL')));
-    await ch?.close();
-    await harness?.stop();
-    removeScratchDir(dataDir);
+  beforeAll(async () => {
+    harness = await startClickHouseHttpHarness({ dataDir: harnessDir });
+    // The cases' databases migrated side by side (10-15 s each through the harness, one after
+    // the other at each first member's start): the members then find them up to date.
+    await Promise.all(
+      cases.map(async (c) => {
+        const store = createClickHouse(loadConfig({ ...c.env, CLICKHOUSE_URL: harness.url }));
+        stores.set(c.prefix, store);
+        await store.ensureDatabase();
+        await migrate(store.client, { lock: true });
+      }),
+    );
   });
 
-  it('counts no write of a member that lost its session, even one executed after its successor wrote the same range', async () => {
+  // A case's members end with it (a frozen one is continued first, or SIGKILL would wait for it).
+  afterEach(async () => {
+    const ending = members.splice(0);
+    for (const p of ending) p.child.kill('SIGCONT');
+    await Promise.all(ending.map((p) => p.stop('SIGKILL')));
+  });
+
+  afterAll(async () => {
+    await Promise.all([...stores.values()].map((s) => s.close()));
+    await harness?.stop();
+    [harnessDir, ...cases.map((c) => c.dataDir)].forEach(removeScratchDir);
+  });
+
+  it.each(cases)('counts nothing a member writes after its session lapsed: $name, held until its successor wrote the range', async ({ rule, env, dataDir, prefix }) => {
+    const topics = topicNames(prefix);
+    const groupId = `${topics.events}-speed`;
+    const ch = (stores.get(prefix) as ClickHouseHandle).client;
+    const startMember = async (name: string, url: string) => {
+      const p = await startWeirProcess(['--role', 'speed'], { ...env, DATA_DIR: `${dataDir}/${name}`, CLICKHOUSE_URL: url, LOG_LEVEL: 'info' });
+      members.push(p);
+      return p;
+    };
     await ensureTopics(testBrokers(), [
       { topic: topics.events, numPartitions: PARTITIONS },
       { topic: topics.dlq, numPartitions: 1 },
       { topic: topics.attributions, numPartitions: PARTITIONS },
     ]);
-    harness = await startClickHouseHttpHarness({ dataDir: makeScratchDir('weir-fence-clickhouse') });
-    ch = createClient({ url: harness.url, database, clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } });
     const gate = await harness.openGate();
-    const events = storedEvents(16, 6000, APPS, NOW, 2 * HOUR_MS);
-    const phases = [events.slice(0, 2000), events.slice(2000, 4000), events.slice(4000)];
-    // One send per phase: both partitions' messages arrive in one fetch, and are written as one flush group.
-    const send = (phase: number) => produce(topics.events, phases[phase], { chunk: phases[phase].length });
+    const events = storedEvents(16, 8000, APPS, NOW, 2 * HOUR_MS);
+    const phases = [events.slice(0, 2000), events.slice(2000, 4000), events.slice(4000, 6000)];
+    const reserve = events.slice(6000);
+    const reserved = reserve.length;
+    // One send per phase: both partitions' messages arrive in one fetch, mostly written as one flush group.
+    const send = (batch: typeof events) => produce(topics.events, batch, { chunk: batch.length });
     const caughtUp = (what: string) => waitFor(() => groupCaughtUp(topics.events, groupId), { timeoutMs: 60_000, intervalMs: 250, what });
 
     const a = await startMember('a', gate.url);
-    await send(0);
+    await send(phases[0]);
     await caughtUp('member A writing the first events');
 
-    // A's next flush group is held at HOLD, and A frozen there.
+    // A's next flush group is held at the rule, and A frozen there.
     let held: HeldRequest | undefined;
     let frozenAt = 0;
-    void gate.hold(HOLD).then((h) => {
+    void gate.hold(rule).then((h) => {
       a.child.kill('SIGSTOP');
       frozenAt = Date.now();
       held = h;
     });
-    await send(1);
-    const request = await waitFor(() => held, { timeoutMs: 30_000, what: `member A sending a statement matching ${HOLD.sql}${HOLD.data ? ` with data matching ${HOLD.data}` : ''}` });
+    await send(phases[1]);
+    const request = await waitFor(
+      async () => {
+        // A wrote them all without a match (each partition came as a group of its own): more.
+        if (!held && reserve.length && (await groupCaughtUp(topics.events, groupId))) await send(reserve.splice(0, 200));
+        return held;
+      },
+      { timeoutMs: 45_000, intervalMs: 250, what: `member A sending a statement matching ${rule.sql}${rule.data ? ` with data matching ${rule.data}` : ''}` },
+    );
     const endAtHold = (await groupProgress(topics.events, groupId)).end;
 
     // B takes A's partitions once the group has dropped A, and writes the held range itself.
@@ -119,8 +161,7 @@ describe('speed layer fencing', () => {
     await caughtUp('member B writing everything produced before the hold');
     const tookOverS = (Date.now() - frozenAt) / 1000;
     expect((await groupProgress(topics.events, groupId)).committed).toBeGreaterThanOrEqual(endAtHold);
-    const before = await expectedCounts(topics.events);
-    expect(await viewCounts(ch)).toEqual(before);
+    expect(await viewCounts(ch)).toEqual(await expectedCounts(topics.events));
 
     // The stale write: A's held statement runs now, after B wrote its range; then A goes on.
     const answer: HeldAnswer = await request.release();
@@ -141,16 +182,16 @@ describe('speed layer fencing', () => {
       await admin.disconnect();
     }
 
-    await send(2);
+    await send(phases[2]);
     await caughtUp('the group writing the last events');
-    const stale = (await queryRows<{ rows: number; distinct: number }>(ch, 'SELECT count() AS rows, uniqExact(kafka_partition, kafka_offset) AS distinct FROM events_rt'))[0];
+    const [copies] = await queryRows<{ rows: number; positions: number }>(ch, 'SELECT count() AS rows, uniqExact(kafka_partition, kafka_offset) AS positions FROM events_rt');
     process.stderr.write(
-      `speed-fencing: held ${JSON.stringify(request.sql.slice(0, 120))}; frozen ${tookOverS.toFixed(1)} s until B had written past it; ` +
-        `released: ${JSON.stringify(answer)}; events_rt ${stale.rows} rows for ${stale.distinct} positions; A ${a.child.exitCode === null ? 'rejoined' : `exited with ${a.child.exitCode}`}\n`,
+      `speed-fencing: held ${JSON.stringify(request.sql.slice(0, 80))} (after ${reserved - reserve.length} events more than planned); A frozen ${tookOverS.toFixed(1)} s until B had written past it; ` +
+        `released: ${JSON.stringify(answer)}; events_rt ${copies.rows} rows for ${copies.positions} positions; A ${a.child.exitCode === null ? 'rejoined' : `exited with ${a.child.exitCode}`}\n`,
     );
-    // The held statement ran (its client was answered) after B had written its range.
+    // The held statement ran (its client was answered) after B had written its range…
     expect(answer.status).toBeGreaterThan(0);
-
+    // …and no view counts it.
     expect(await viewCounts(ch)).toEqual(await expectedCounts(topics.events));
     expect(await b.stop('SIGTERM')).toBe(0);
   });
