@@ -10,7 +10,7 @@ const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 // every role in its own process, ClickHouse over HTTP through test/harness). `npm test` runs
 // them there and leaves them out of its embedded run (WEIR_TEST_SERVER_SUITES=elsewhere), so CI
 // runs each once; every other integration suite covers the embedded engine.
-const SERVER_SUITES = ['clickhouse-http-harness', 'archive-source', 'speed-probes', 'ingest-e2e', 'speed-e2e', 'speed-crash', 'batch-e2e', 'serving-reports'];
+const SERVER_SUITES = ['clickhouse-http-harness', 'archive-source', 'speed-probes', 'ingest-e2e', 'speed-e2e', 'speed-crash', 'speed-fencing', 'batch-e2e', 'serving-reports'];
 const serverSuites = `/test/integration/(${SERVER_SUITES.join('|')})\\.int\\.test\\.ts$`;
 const integrationSelection =
   process.env.WEIR_TEST_CLICKHOUSE === 'harness'

@@ -21,6 +21,9 @@
  *
  * - several statements in one request refused (chDB would run them all).
  *
+ * Ours, for tests only: gates (openGate, request-gate.ts), further addresses of the same
+ * harness through which a test can hold a request before it runs and release it later.
+ *
  * Not copied: users and grants (any user is accepted), readonly GET, progress headers,
  * multipart bodies (external tables).
  */
@@ -29,14 +32,19 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import { openEngine, type EngineConnection, type EngineResult } from './chdb-engine';
+import { createRequestGate, type HarnessGate } from './request-gate';
 import { hasSeveralStatements } from './several-statements';
 
 export const HTTP_MAX_URI_SIZE = 1024 * 1024;
 
 export interface ClickHouseHttpHarness {
   url: string;
+  /** A further address of this harness (same engine, same data) whose requests a test can hold: see request-gate.ts. */
+  openGate(): Promise<HarnessGate>;
   stop(): Promise<void>;
 }
+
+type Gate = ReturnType<typeof createRequestGate>;
 
 /** URL parameters that frame the request; every other one is a setting. */
 const FRAMING = new Set(['query', 'database', 'default_format', 'query_id', 'session_id', 'session_timeout', 'session_check', 'user', 'password', 'quota_key', 'role', 'compress', 'decompress', 'buffer_size', 'wait_end_of_query', 'stacktrace']);
@@ -101,16 +109,27 @@ export async function startClickHouseHttpHarness(opts: { dataDir: string; port?:
   const engine = openEngine(opts.dataDir);
   const maxUriSize = opts.maxUriSize ?? HTTP_MAX_URI_SIZE;
   const sessions = new Map<string, Session>();
-  // Node refuses request heads over maxHeaderSize itself (431); allow a head well past the
-  // URI limit so the over-long URL reaches the server's own 400.
-  const server = http.createServer({ maxHeaderSize: maxUriSize + 1024 * 1024 }, (req, res) => {
-    void handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=UTF-8' });
-      res.end(`Code: 1001. DB::Exception: ${(err as Error).message}. (STD_EXCEPTION)\n`);
-    });
-  });
+  const servers: http.Server[] = [];
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** Serves the harness on a port of its own; through a gate, its requests first pass the gate. */
+  async function listen(port: number, gate?: Gate): Promise<string> {
+    // Node refuses request heads over maxHeaderSize itself (431); allow a head well past the
+    // URI limit so the over-long URL reaches the server's own 400.
+    const server = http.createServer({ maxHeaderSize: maxUriSize + 1024 * 1024 }, (req, res) => {
+      void handle(req, res, gate).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=UTF-8' });
+        res.end(`Code: 1001. DB::Exception: ${(err as Error).message}. (STD_EXCEPTION)\n`);
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, gate: Gate | undefined): Promise<void> {
     if ((req.url ?? '').length > maxUriSize) {
       res.writeHead(400, { 'content-type': 'text/plain; charset=UTF-8', connection: 'close' });
       res.end('HTTP request URI invalid or too long');
@@ -130,31 +149,37 @@ export async function startClickHouseHttpHarness(opts: { dataDir: string; port?:
       return;
     }
     const parsed = parseRequest(url, req.headers, body);
+    // Held here, when the gate holds it, until the test releases it; it is reported its answer.
+    const answered = await gate?.admit(parsed);
     const started = process.hrtime.bigint();
     try {
       const result = await execute(parsed);
+      const done = summary(result, started);
       const headers: http.OutgoingHttpHeaders = {
         'content-type': contentType(result.format),
         'x-clickhouse-query-id': parsed.queryId,
         'x-clickhouse-format': result.format,
         'x-clickhouse-timezone': 'UTC',
-        'x-clickhouse-summary': JSON.stringify(summary(result, started)),
+        'x-clickhouse-summary': JSON.stringify(done),
       };
       if (parsed.session) headers['x-clickhouse-session-id'] = parsed.session.id;
       const { bytes, encoding } = parsed.compressResponse ? compress(result.bytes, req.headers['accept-encoding']) : { bytes: result.bytes, encoding: undefined };
       if (encoding) headers['content-encoding'] = encoding;
       res.writeHead(200, headers);
       res.end(bytes);
+      answered?.({ status: 200, summary: done });
     } catch (err) {
       const text = (err as Error).message;
       const code = Number(/^Code: (\d+)\./.exec(text)?.[1] ?? 1001);
       const name = /\(([A-Z_0-9]+)\)\s*$/.exec(text)?.[1] ?? '';
-      res.writeHead(STATUS_BY_ERROR[name] ?? 500, {
+      const status = STATUS_BY_ERROR[name] ?? 500;
+      res.writeHead(status, {
         'content-type': 'text/plain; charset=UTF-8',
         'x-clickhouse-query-id': parsed.queryId,
         'x-clickhouse-exception-code': String(code),
       });
       res.end(`${text}\n`);
+      answered?.({ status, error: text });
     }
   }
 
@@ -203,19 +228,24 @@ export async function startClickHouseHttpHarness(opts: { dataDir: string; port?:
     };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listen(opts.port ?? 0);
   let stopped: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    openGate: async () => {
+      const gate = createRequestGate();
+      return { url: await listen(0, gate), hold: gate.hold };
+    },
     stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }).then(async () => {
+      (stopped ??= Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeAllConnections();
+            }),
+        ),
+      ).then(async () => {
         for (const s of sessions.values()) {
           clearTimeout(s.timer);
           await s.conn.close();

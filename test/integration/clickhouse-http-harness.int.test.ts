@@ -85,3 +85,31 @@ it('refuses a URL over http_max_uri_size (1 MiB) before running anything, as the
   const rs = await ch.query({ query: 'SELECT count() AS n FROM files WHERE f IN (SELECT f FROM files)', format: 'JSONEachRow' });
   expect(await rs.json()).toEqual([{ n: 40_000 }]);
 });
+
+it('holds the first request through a gate that matches its rule until the test releases it, then runs it late', async () => {
+  const gate = await harness.openGate();
+  const ch = client({ database: 'h' });
+  const gated = client({ url: gate.url, database: 'h' });
+  await ch.command({ query: 'CREATE TABLE held (k UInt32) ENGINE = MergeTree ORDER BY k' });
+  const held = gate.hold({ sql: /^INSERT INTO held\b/, data: /"k":2/ });
+  // Not matching (no data, other data): they run at once.
+  await gated.command({ query: 'INSERT INTO held SELECT 1' });
+  await gated.insert({ table: 'held', values: [{ k: 1 }], format: 'JSONEachRow' });
+  const insert = gated.insert({ table: 'held', values: [{ k: 2 }], format: 'JSONEachRow' });
+  const request = await held;
+  expect(request.sql).toMatch(/^INSERT INTO held/);
+  // Held: not run, its client waiting, the gate's other requests and the harness's own answered.
+  const count = async (c: ClickHouseClient) => (await (await c.query({ query: 'SELECT count() AS n FROM held WHERE k = 2', format: 'JSONEachRow' })).json<{ n: number }>())[0].n;
+  expect(await count(gated)).toBe(0);
+  await ch.command({ query: 'INSERT INTO held SELECT 3' });
+  const settled = await Promise.race([insert.then(() => 'answered'), new Promise((r) => setTimeout(() => r('waiting'), 300))]);
+  expect(settled).toBe('waiting');
+
+  const answer = await request.release();
+  expect(answer).toMatchObject({ status: 200, summary: { written_rows: '1' } });
+  await insert;
+  expect(await count(ch)).toBe(1);
+  // Armed for one request: the next one passes.
+  await gated.insert({ table: 'held', values: [{ k: 2 }], format: 'JSONEachRow' });
+  expect(await count(ch)).toBe(2);
+});

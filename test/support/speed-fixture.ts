@@ -19,11 +19,12 @@ import { readTopic } from './test-stack';
 /**
  * Stored events for the crash and rebalance tests. Installs carry no `ua`: a probabilistic
  * match looks up clicks other partitions have written by then, which depends on timing, so
- * a run could not be compared with a replay; the e2e test covers that rule.
+ * a run could not be compared with a replay; the e2e test covers that rule. They happen over
+ * the `spanMs` before `now` (late copies and the edge cases' old clicks aside).
  */
-export function storedEvents(seed: number, n: number, apps = ['crash'], now = Date.now()): StoredEvent[] {
+export function storedEvents(seed: number, n: number, apps = ['crash'], now = Date.now(), spanMs = 2 * DAY_MS): StoredEvent[] {
   const out: StoredEvent[] = [];
-  for (const g of generateEventArray({ seed, apps, startMs: now - 2 * DAY_MS, endMs: now, events: n })) {
+  for (const g of generateEventArray({ seed, apps, startMs: now - spanMs, endMs: now, events: n })) {
     const v = validateWireEvent(g.event);
     if (!v.ok) continue;
     const e = enrichEvent(v.value, { receivedAt: now, requestIp: '127.0.0.1' });
