@@ -1,0 +1,130 @@
+/**
+ * The speed bench's restore phase: a speed-layer process holding `days` days of state is
+ * SIGKILLed and started again on its data directory and consumer group, as a supervisor
+ * would; how long until it writes a flush group again, and how much memory the new process
+ * takes meanwhile.
+ *
+ * Black box, so that it holds for any design behind `startSpeedLayer` (the layer's state is
+ * being moved into ClickHouse):
+ * 1. `days × eventsPerDay` events whose event times span the last `days` days (the
+ *    generator over that span: the devices, installs and clicks grow with the days) into
+ *    topics of their own; a speed-layer process on a fresh data dir and group consumes them
+ *    until every partition is committed to the end (that time is printed, not a figure).
+ * 2. The group's members are read from the broker, the process is SIGKILLed while idle (t0)
+ *    and a new one started at once on the same dir and group; `freshEvents` new events are
+ *    produced meanwhile, so that there is something to write.
+ * 3. restore = t0 → the `at` of the first `speed_progress` row written after t0 (the first
+ *    flush group whose views are written). Beside it, read from the outside: when the new
+ *    process had its engine open and migrated (ready), and when the broker had the group
+ *    stable without the killed member (rejoined; the killed member's session timeout makes
+ *    most of that, kafkajs having no static membership). Peak RSS: the new process's
+ *    `VmHWM` once that group is written.
+ */
+import path from 'node:path';
+import type { Admin, Kafka } from 'kafkajs';
+import { ensureTopics } from '../../infra/kafka/local-broker';
+import { topicNames } from '../../schemas/topics';
+import { peakRssMb, stopChild, type BenchChild, type ChildMessage } from './child';
+import { committedOffsets } from './committed-offsets';
+import { forkSpeedLayer } from './speed-layer-child';
+import { preloadTopic } from './speed-data';
+
+export interface RestoreSetup {
+  kafka: Kafka;
+  admin: Admin;
+  brokers: string[];
+  partitions: number;
+  /** Topic prefix of the run; each restore adds its own. */
+  prefix: string;
+  /** Where the speed-layer processes keep their data dirs. */
+  dir: string;
+  appId: string;
+  seed: number;
+  sendSize: number;
+  eventsPerDay: number;
+  freshEvents: number;
+  timeoutS: number;
+}
+
+export interface RestoreFigures {
+  days: number;
+  /** Events of state consumed before the kill. */
+  events: number;
+  /** How long the first process took to consume them (context, not a figure). */
+  consumeS: number;
+  /** SIGKILL → the first flush group written by the new process. */
+  restoreS: number;
+  /** SIGKILL → the new process's engine open and migrated. */
+  readyS: number;
+  /** SIGKILL → the group stable without the killed member. */
+  rejoinedS: number;
+  /** The new process's peak RSS when that group was written. */
+  rssMb: number;
+  /** The killed process's peak RSS. */
+  killedRssMb: number;
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function measureRestore(s: RestoreSetup, days: number): Promise<RestoreFigures> {
+  const prefix = `${s.prefix}r${days}d-`;
+  const topics = topicNames(prefix);
+  await ensureTopics(s.brokers, [
+    { topic: topics.events, numPartitions: s.partitions },
+    { topic: topics.dlq, numPartitions: 1 },
+    { topic: topics.attributions, numPartitions: s.partitions },
+  ]);
+  const offsets = committedOffsets(s.admin, topics.events, s.timeoutS);
+  const events = await preloadTopic(s.kafka, { topic: topics.events, appId: s.appId, seed: s.seed + days, events: days * s.eventsPerDay, sendSize: s.sendSize, days });
+  const init = { brokers: s.brokers, prefix, partitions: s.partitions, dataDir: path.join(s.dir, `restore-${days}d`), groupId: `${prefix}speed` };
+
+  const first = await forkSpeedLayer(`speed layer (${days} d of state)`, init);
+  const t0 = performance.now();
+  first.send({ type: 'go' });
+  await first.next('started', 120_000);
+  const consumeMs = await offsets.waitCommitted(init.groupId, events, t0, first.exited);
+  if (Number.isNaN(consumeMs)) await first.next('never'); // rejects with the child's failure
+  const killed = new Set((await s.admin.describeGroups([init.groupId])).groups[0]?.members.map((m) => m.memberId));
+  const killedRssMb = peakRssMb(first.pid);
+
+  const killedAt = Date.now();
+  const k0 = performance.now();
+  await first.crash();
+  const rejoined = waitRejoined(s.admin, init.groupId, killed, k0, s.timeoutS);
+  rejoined.catch(() => undefined); // awaited below; a failure before that must not go unhandled
+  let second: BenchChild | undefined;
+  try {
+    const [child] = await Promise.all([
+      forkSpeedLayer(`speed layer (${days} d of state, restarted)`, init),
+      preloadTopic(s.kafka, { topic: topics.events, appId: s.appId, seed: s.seed + 7919 * days, events: s.freshEvents, sendSize: s.freshEvents }),
+    ]);
+    second = child;
+    const readyMs = performance.now() - k0;
+    second.send({ type: 'go' });
+    await second.next('started', 120_000);
+    second.send({ type: 'group-written-since', sinceMs: killedAt });
+    const written = await second.next<ChildMessage & { atMs: number }>('group-written', s.timeoutS * 1000);
+    return {
+      days,
+      events,
+      consumeS: consumeMs / 1000,
+      restoreS: (written.atMs - killedAt) / 1000,
+      readyS: readyMs / 1000,
+      rejoinedS: (await rejoined) / 1000,
+      rssMb: peakRssMb(second.pid),
+      killedRssMb,
+    };
+  } finally {
+    if (second) await stopChild(second);
+  }
+}
+
+/** Ms from `t0` until the broker has the group stable with members, none of them `killed`. */
+async function waitRejoined(admin: Admin, groupId: string, killed: Set<string>, t0: number, timeoutS: number): Promise<number> {
+  for (;;) {
+    const g = (await admin.describeGroups([groupId])).groups[0];
+    if (g?.state === 'Stable' && g.members.length > 0 && g.members.every((m) => !killed.has(m.memberId))) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutS * 1000) throw new Error(`group ${groupId} not stable without its killed member in ${timeoutS} s`);
+    await delay(50);
+  }
+}
