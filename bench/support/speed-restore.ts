@@ -21,7 +21,7 @@
  *    `VmHWM` once that group is written.
  */
 import path from 'node:path';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { ensureTopics } from '../../infra/kafka/local-broker';
 import { topicNames } from '../../schemas/topics';
 import { peakRssMb, stopChild, type BenchChild, type ChildMessage } from './child';
@@ -30,7 +30,6 @@ import { forkSpeedLayer } from './speed-layer-child';
 import { preloadTopic } from './speed-data';
 
 export interface RestoreSetup {
-  kafka: Kafka;
   admin: Admin;
   brokers: string[];
   partitions: number;
@@ -75,7 +74,7 @@ export async function measureRestore(s: RestoreSetup, days: number): Promise<Res
     { topic: topics.attributions, numPartitions: s.partitions },
   ]);
   const offsets = committedOffsets(s.admin, topics.events, s.timeoutS);
-  const events = await preloadTopic(s.kafka, { topic: topics.events, appId: s.appId, seed: s.seed + days, events: days * s.eventsPerDay, sendSize: s.sendSize, days });
+  const events = await preloadTopic(s.brokers, { topic: topics.events, appId: s.appId, seed: s.seed + days, events: days * s.eventsPerDay, sendSize: s.sendSize, days });
   const init = { brokers: s.brokers, prefix, partitions: s.partitions, dataDir: path.join(s.dir, `restore-${days}d`), groupId: `${prefix}speed` };
 
   const first = await forkSpeedLayer(`speed layer (${days} d of state)`, init);
@@ -96,7 +95,7 @@ export async function measureRestore(s: RestoreSetup, days: number): Promise<Res
   try {
     const [child] = await Promise.all([
       forkSpeedLayer(`speed layer (${days} d of state, restarted)`, init),
-      preloadTopic(s.kafka, { topic: topics.events, appId: s.appId, seed: s.seed + 7919 * days, events: s.freshEvents, sendSize: s.freshEvents }),
+      preloadTopic(s.brokers, { topic: topics.events, appId: s.appId, seed: s.seed + 7919 * days, events: s.freshEvents, sendSize: s.freshEvents }),
     ]);
     second = child;
     const readyMs = performance.now() - k0;
