@@ -6,7 +6,8 @@
  * 1. A local Kafka broker of its own (temp data dir, jars from `<repo>/.cache`) and the
  *    speed layer's topics (`bench-<id>-events`, …), `BENCH_PARTITIONS` partitions.
  * 2. Preload, untimed: `BENCH_EVENTS` realistic stored events (generated once, enriched as the
- *    collector does) produced in sends of `BENCH_SEND` messages.
+ *    collector does) produced in sends of `BENCH_SEND` messages through the collector's own
+ *    producer (@platformatic/kafka; so is every later phase's input).
  * 3. Timed over the same topic, each in its own process and consumer group:
  *    - baseline: a bare kafkajs consumer doing no work, until it has seen every message;
  *    - raw floor: the same consumer handing the messages as they are to the engine, which
@@ -27,17 +28,24 @@
  *    into the topic through the running speed layer, `received_at` stamped at produce time;
  *    produce → queryable p50/p99, exactly (insert resolved) and from the layer's own
  *    histogram. Then the same at `BENCH_FRESH_50K_RATE` events/s (default 50 000) for
- *    `BENCH_FRESH_50K_SECONDS` s (default 10; the events are generated before, ~0.5 KB of
- *    heap each): the rate offered; the one this machine's producer reached is reported beside
- *    it (`freshness_50k_achieved_rate`).
- * 5. Restore (support/speed-restore.ts): a speed-layer process holding `BENCH_RESTORE_DAYS`
- *    days of state (default 30) is SIGKILLed and started again on its data dir and group;
- *    from the SIGKILL to the first flush group it writes again (a row in `speed_progress`)
- *    and the new process's peak RSS; the same with 1 day of state. Both hold the same number
- *    of events per day, `BENCH_RESTORE_EVENTS_PER_DAY` (default 20 000: 600k events for 30
- *    days, 20k for 1), event times spread over the days, so the state grows with the days
- *    and `restore_growth` (30 days / 1 day) shows what the days cost. `BENCH_RESTORE_FRESH`
- *    events (default 600) are produced after the kill for the new process to write.
+ *    `BENCH_FRESH_50K_SECONDS` s (default 10; the events are serialised before, ~0.6 KB of
+ *    heap each) into the same running layer: that rate is offered, and when the producer,
+ *    sharing the cores with the layer and the broker, sends fewer, the rate it reached is
+ *    printed and reported (`freshness_50k_achieved_rate`).
+ * 5. Restore (support/speed-restore.ts), black box: a speed-layer process of its own, on
+ *    topics of its own, holding `BENCH_RESTORE_DAYS` days of state (default 30) is SIGKILLed
+ *    and started again at once on its data dir and consumer group; `restore_s` runs from the
+ *    SIGKILL to the first flush group it writes again (the first `speed_progress` row stamped
+ *    after it; `BENCH_RESTORE_FRESH` events, default 600, are produced after the kill for it
+ *    to write), `restore_rss_mb` is the new process's peak RSS by then; `restore_1day_*` the
+ *    same with 1 day of state. Both hold the same number of events per day,
+ *    `BENCH_RESTORE_EVENTS_PER_DAY` (default 20 000: 600k events over 30 days, 20k over 1;
+ *    not `BENCH_EVENTS` per day, which would make 30M), their event times spread over the
+ *    days, so the state grows with the days and `restore_growth` (30 days / 1 day) shows what
+ *    the days cost. The killed member holds its partitions until its session times out (the
+ *    layer's 10 s today; kafkajs has no static membership), which is most of `restore_s`
+ *    whatever the state: `restore_rejoined_s` is when the broker had the group stable again
+ *    without it, `restore_after_rejoin_s` the rest (the layer's own part).
  *
  * Each figure is printed beside its target (issue 16), and the JSON line holds the targets
  * as measured in this run (`targets`).
