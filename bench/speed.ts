@@ -45,7 +45,9 @@
  *    the days cost. The killed member holds its partitions until its session times out (the
  *    layer's 10 s today; kafkajs has no static membership), which is most of `restore_s`
  *    whatever the state: `restore_rejoined_s` is when the broker had the group stable again
- *    without it, `restore_after_rejoin_s` the rest (the layer's own part).
+ *    without it, `restore_after_rejoin_s` the rest (the layer's own part). One kill per state
+ *    is one sample; `BENCH_RESTORE_KILLS=n` kills each restarted process again once idle, n
+ *    times, and reports the median kill (~12 s more a kill).
  *
  * Each figure is printed beside its target (issue 16), and the JSON line holds the targets
  * as measured in this run (`targets`).
@@ -82,6 +84,7 @@ interface BenchOptions {
   restoreDays: number;
   restoreEventsPerDay: number;
   restoreFresh: number;
+  restoreKills: number;
   peerFlushMs: number;
   timeoutS: number;
   cpuProfDir: string | undefined;
@@ -105,6 +108,7 @@ function options(env: NodeJS.ProcessEnv = process.env): BenchOptions {
     restoreDays: int('BENCH_RESTORE_DAYS', 30, 2),
     restoreEventsPerDay: int('BENCH_RESTORE_EVENTS_PER_DAY', 20_000),
     restoreFresh: int('BENCH_RESTORE_FRESH', 600),
+    restoreKills: int('BENCH_RESTORE_KILLS', 1),
     peerFlushMs: int('BENCH_PEER_FLUSH_MS', 500),
     timeoutS: int('BENCH_TIMEOUT_S', 600),
     cpuProfDir: env.BENCH_CPU_PROF ? path.resolve(env.BENCH_CPU_PROF) : undefined,
@@ -255,10 +259,14 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   );
 
   // --- (4) freshness at steady rates through the running speed layer
+  // A member that lost its session joins again under a new id (and its partitions are restored):
+  // said beside the freshness it spoiled.
+  const speedMembers = async () => ((await admin.describeGroups([speedGroup])).groups[0]?.members.map((m) => m.memberId) ?? []).sort().join(',');
   const freshness = async (ratePerS: number, seconds: number, seed: number) => {
     const records = stampableRecords({ appId: APP_ID, seed, events: ratePerS * seconds, receivedAt: Date.now() });
     const producer = benchProducer(broker.brokers);
     try {
+      const members = await speedMembers();
       speedChild.send({ type: 'fresh-start' });
       await speedChild.next('fresh-started');
       const sent = await produceSteady(producer, { topic: topics.events, records, ratePerS, tickMs: 20, maxMs: seconds * 1000 * 2 });
@@ -267,7 +275,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
       if (Number.isNaN(ms)) await speedChild.next('never');
       speedChild.send({ type: 'fresh-report' });
       const r = await speedChild.next<ChildMessage & { rows: number; p50: number; p99: number; max: number; histP50: number; histP99: number }>('fresh');
-      return { ...r, produced: sent.produced, rateAchieved: sent.produced / (sent.ms / 1000) };
+      return { ...r, produced: sent.produced, rateAchieved: sent.produced / (sent.ms / 1000), rejoined: (await speedMembers()) !== members };
     } finally {
       await producer.close();
     }
@@ -278,7 +286,8 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     (f.rateAchieved < 0.95 * offered ? ` (offered ${fmt(offered)}: this machine's producer reached only ${fmt(f.rateAchieved)})` : '') +
     ` (${fmt(f.produced)} events, ${fmt(f.rows)} rows): produce → queryable p50 ${f.p50.toFixed(0)} ms, ` +
     vsTarget(`p99 ${f.p99.toFixed(0)} ms`, '≤', targetMs, `${targetMs} ms at ${fmt(offered)} events/s`, f.p99) +
-    `, max ${f.max.toFixed(0)} ms (weir_speed_freshness_seconds: p50 ${f.histP50.toFixed(0)} ms, p99 ${f.histP99.toFixed(0)} ms)`;
+    `, max ${f.max.toFixed(0)} ms (weir_speed_freshness_seconds: p50 ${f.histP50.toFixed(0)} ms, p99 ${f.histP99.toFixed(0)} ms)` +
+    (f.rejoined ? `; the layer's member lost its session during the phase and joined the group again` : '');
   const fresh = await freshness(o.freshRate, o.freshSeconds, o.seed + 1_000_003);
   say(freshLine(fresh, o.freshRate, TARGET.freshnessP99Ms));
   const fresh50k = await freshness(o.fresh50kRate, o.fresh50kSeconds, o.seed + 2_000_003);
@@ -297,6 +306,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     sendSize: o.sendSize,
     eventsPerDay: o.restoreEventsPerDay,
     freshEvents: o.restoreFresh,
+    kills: o.restoreKills,
     timeoutS: o.timeoutS,
   };
   // The killed member's session timeout (the broker's, the same whatever the state) is most of
@@ -304,7 +314,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   const afterRejoin = (r: RestoreFigures) => r.restoreS - r.rejoinedS;
   const restoreLine = (r: RestoreFigures) =>
     `restore with ${r.days} d of state (${fmt(r.events)} events, consumed in ${r.consumeS.toFixed(1)} s; the killed process's peak RSS ${r.killedRssMb.toFixed(0)} MB): ` +
-    `${r.restoreS.toFixed(2)} s from the SIGKILL to the first flush group written again: the new process ready (engine open, migrated) at ${r.readyS.toFixed(2)} s, ` +
+    `${r.restoreS.toFixed(2)} s from the SIGKILL to the first flush group written again${r.kills > 1 ? ` (the median of ${r.kills} kills)` : ''}: the new process ready (engine open, migrated) at ${r.readyS.toFixed(2)} s, ` +
     `the group rebalanced without the killed member at ${r.rejoinedS.toFixed(2)} s (its session timeout), the group written ${afterRejoin(r).toFixed(2)} s after that; ` +
     `the new process's peak RSS ${r.rssMb.toFixed(0)} MB`;
   const restore1 = await measureRestore(restoreSetup, 1);
@@ -376,6 +386,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
     restore_1day_after_rejoin_s: round(afterRejoin(restore1), 2),
     restore_after_rejoin_growth: round(afterRejoinGrowth, 2),
     restore_days: o.restoreDays,
+    restore_kills: o.restoreKills,
     restore_events: restoreN.events,
     restore_1day_events: restore1.events,
     events: n,
