@@ -19,6 +19,8 @@
  *    stable without the killed member (rejoined; the killed member's session timeout makes
  *    most of that, kafkajs having no static membership). Peak RSS: the new process's
  *    `VmHWM` once that group is written.
+ * 4. With `kills` > 1, the new process is killed the same way once it has committed the new
+ *    events, and so on; the figures are those of the kill of median restore time.
  */
 import path from 'node:path';
 import type { Admin } from 'kafkajs';
