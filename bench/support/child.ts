@@ -19,6 +19,8 @@ export interface BenchChild {
   next<T extends ChildMessage>(type: string, timeoutMs?: number): Promise<T>;
   /** SIGTERM, then SIGKILL after `graceMs`. Idempotent. */
   kill(graceMs?: number): Promise<void>;
+  /** SIGKILL at once (a crash: no handler runs); resolves when the process has exited. */
+  crash(): Promise<void>;
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
 }
@@ -92,9 +94,20 @@ export function forkChild(name: string, script: string, opts: { env?: NodeJS.Pro
         clearTimeout(timer);
       })());
     },
+    crash() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      return exited;
+    },
   };
   live.add(child);
   return child;
+}
+
+/** A child stopped by message (so that a CPU profile gets written), killed if that does not work. */
+export async function stopChild(child: BenchChild, graceMs = 20_000): Promise<void> {
+  child.send({ type: 'stop' });
+  await Promise.race([child.exited, new Promise((r) => setTimeout(r, graceMs))]);
+  await child.kill();
 }
 
 /**
@@ -123,6 +136,16 @@ export function cpuSeconds(pid: number): number {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // Fields 14 and 15 (utime, stime) of proc(5), counted after the command name: indexes 11, 12.
     return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The highest resident set size (MB) a process has had so far (`VmHWM`, Linux); NaN elsewhere. */
+export function peakRssMb(pid: number): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
   } catch {
     return Number.NaN;
   }

@@ -1,7 +1,8 @@
 /**
  * The speed layer under test, in its own process (embedded chDB binds one data directory to
  * a process, and the Kafka-engine peer needs its own): `startSpeedLayer` on a fresh chDB
- * directory with the migrations applied and a fresh consumer group. Started with
+ * directory with the migrations applied and a fresh consumer group, or (the restore phase)
+ * started again on the directory and group of one the bench SIGKILLed. Started with
  * `--cpu-prof` when profiling: the profile is written when this process exits normally, so
  * it stops on the parent's `stop` message.
  *
@@ -10,13 +11,18 @@
  * run inside that insert), with `received_at` set by the bench to the produce time: exact
  * quantiles of the observed values, and the histogram's own bucketed estimate.
  *
+ * When a flush group was written is read from the outside, as anyone could: the first row
+ * of `speed_progress` (one per partition of a group whose views are written) stamped at or
+ * after a given time, its own `at` being the moment, so that how often it is polled does not
+ * change the figure.
+ *
  * Protocol: init → ready, go → started, fresh-start → fresh-started, fresh-report → fresh,
- * stop (exit).
+ * group-written-since {sinceMs} → group-written {atMs}, stop (exit).
  */
 import { Registry } from 'prom-client';
 import { createAppRegistry, type AppRegistry } from '../../infra/apps/app-registry';
 import path from 'node:path';
-import { createClickHouse, type ClickHouseHandle } from '../../infra/clickhouse/client';
+import { createClickHouse, queryRows, type ClickHouseHandle } from '../../infra/clickhouse/client';
 import { migrate } from '../../infra/clickhouse/migrate';
 import { createKafka } from '../../infra/kafka/local-broker';
 import { createLogger } from '../../infra/logger';
@@ -91,6 +97,18 @@ async function bucketCounts(name: string): Promise<Map<number, number>> {
 
 let freshSince = new Map<number, number>();
 
+/** Epoch ms of the first flush group written at or after `sinceMs`, once there is one. */
+async function firstGroupSince(sinceMs: number): Promise<number> {
+  // Inlined integer (not a query parameter: those run one at a time across the process).
+  // The alias is not `at`: it would shadow the column in WHERE.
+  const query = `SELECT toUnixTimestamp64Milli(min(at)) AS first_ms, count() AS n FROM speed_progress WHERE at >= fromUnixTimestamp64Milli(toInt64(${Math.floor(sinceMs)}), 'UTC')`;
+  for (;;) {
+    const [r] = await queryRows<{ first_ms: string; n: string }>(ch.client, query);
+    if (Number(r.n) > 0) return Number(r.first_ms);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 async function stop(code: number): Promise<never> {
   await speed?.stop().catch(() => undefined);
   apps?.close();
@@ -144,6 +162,8 @@ serveCommands(async (m) => {
       histP50: await hq(0.5),
       histP99: await hq(0.99),
     });
+  } else if (m.type === 'group-written-since') {
+    process.send?.({ type: 'group-written', atMs: await firstGroupSince((m as { type: string; sinceMs: number }).sinceMs) });
   } else if (m.type === 'stop') {
     await stop(0);
   }
