@@ -2,9 +2,10 @@
  * Speed-side retention (DESIGN.md section 5, "Retention"): the speed views of a day are
  * dropped `SPEED_RETENTION_DAYS` after batch first covered it; reports read covered days from
  * the batch views, so nothing reads them any more except drift, which then says "expired"
- * (drift.ts). The speed tables with a time-to-live of their own (realtime_rt, errors_rt,
- * clicks_by_ip_ua_rt) need nothing more; events_rt, which the speed layer resumes from, is kept
- * (the speed layer's own state bound).
+ * (drift.ts). The speed tables with a time-to-live of their own (realtime_rt, errors_rt, and
+ * the speed layer's rows and state: events_rt, clicks_by_ip_ua_rt, speed_device_clicks, …,
+ * docs/semantics.md "Speed layer") need nothing more; speed_first_installs holds a row per
+ * device (rule 1 is over all history).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { queryRows } from '../infra/clickhouse/client';
