@@ -85,7 +85,7 @@ export async function uninterruptedRowsOf(topic: string, lookbackDays = 7): Prom
 /** events_rt's rows (or, with `table`, another table of its columns: speed_staged). */
 export async function readEventsRt(ch: ClickHouseClient, table: 'events_rt' | 'speed_staged' = 'events_rt'): Promise<EventRtRow[]> {
   const rs = await ch.query({
-    query: `SELECT ${table === 'speed_staged' ? '* EXCEPT (staged_at)' : '*'}, toString(ts) AS ts, toString(received_at) AS received_at FROM ${table} ORDER BY kafka_partition, kafka_offset`,
+    query: `SELECT *, toString(ts) AS ts, toString(received_at) AS received_at FROM ${table} ORDER BY kafka_partition, kafka_offset`,
     format: 'JSONEachRow',
   });
   return (await rs.json<EventRtRow>()).map((r) => ({ ...r, kafka_partition: Number(r.kafka_partition), kafka_offset: Number(r.kafka_offset), revenue_micros: Number(r.revenue_micros) }));

@@ -1,4 +1,4 @@
--- The speed layer decides in SQL over state kept here (speed-layer/flush-group.ts, rules/):
+-- The speed layer decides in SQL over state kept here (speed-layer/group-commit.ts, rules/):
 -- the process holds no attribution state, restores a partition by reading its position, and
 -- every table below has a bound (DESIGN.md section 5, "Retention").
 --
@@ -6,40 +6,16 @@
 -- events_rt_incoming now fills this table, and events_rt is written from it with the derived
 -- dimensions the group's decisions give. Read only while its group is written or redone
 -- (moments, or the next restart): two days of traffic at most, whole parts dropped.
-CREATE TABLE IF NOT EXISTS speed_staged (
-  app_id LowCardinality(String),
-  event_id String,
-  ts DateTime64(3, 'UTC'),
-  received_at DateTime64(3, 'UTC'),
-  device_id String,
-  type LowCardinality(String),
-  name LowCardinality(String),
-  country LowCardinality(String),
-  os LowCardinality(String),
-  app_version LowCardinality(String),
-  currency LowCardinality(String),
-  error_type LowCardinality(String),
-  error_message String,
-  fingerprint String,
-  channel LowCardinality(String),
-  campaign_id LowCardinality(String),
-  fraud_reason LowCardinality(String),
-  install_kind LowCardinality(String),
-  revenue_micros Int64,
-  ip String,
-  ua LowCardinality(String),
-  kafka_partition UInt16,
-  kafka_offset UInt64,
-  flush_group String,
-  staged_at DateTime('UTC') DEFAULT now()
-) ENGINE = MergeTree
-PARTITION BY toStartOfHour(staged_at)
+ALTER TABLE events_rt ADD COLUMN IF NOT EXISTS written_at DateTime('UTC') MATERIALIZED now();
+CREATE TABLE IF NOT EXISTS speed_staged AS events_rt
+ENGINE = MergeTree
+PARTITION BY toStartOfHour(written_at)
 ORDER BY (flush_group, kafka_partition, kafka_offset)
-TTL staged_at + INTERVAL 2 DAY
+TTL written_at + INTERVAL 2 DAY
 SETTINGS ttl_only_drop_parts = 1;
 
--- The lines now carry the event's own channel and campaign (the stream decides nothing in JS
--- any more): read from the message like every other field.
+-- The lines carry the event's own channel and campaign, read from the message like every other
+-- field (the derived ones are decided after staging, speed-layer/sql/events-rt.sql).
 DROP VIEW IF EXISTS events_rt_incoming_mv;
 ALTER TABLE events_rt_incoming DROP COLUMN IF EXISTS _c, DROP COLUMN IF EXISTS _m, DROP COLUMN IF EXISTS _f, DROP COLUMN IF EXISTS _k;
 ALTER TABLE events_rt_incoming ADD COLUMN IF NOT EXISTS channel String AFTER ua, ADD COLUMN IF NOT EXISTS campaign_id String AFTER channel;
@@ -163,7 +139,6 @@ ORDER BY kafka_partition;
 -- next restart) and to refill the dedup window; the flush groups' ranges only to redo one.
 -- Two days after they were written bound them, as the staged rows (a process down longer
 -- than that decides the events of a group it was writing again, from Kafka).
-ALTER TABLE events_rt ADD COLUMN IF NOT EXISTS written_at DateTime('UTC') MATERIALIZED now();
 ALTER TABLE events_rt MODIFY TTL written_at + INTERVAL 2 DAY;
 -- The clicks the probabilistic match reads (24 h of event time, four days of late arrival):
 -- eight days after they were written, instead of eight days after their event time.
