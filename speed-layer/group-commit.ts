@@ -230,12 +230,13 @@ async function recordIntent(ch: ClickHouseClient, group: string, ranges: readonl
 }
 
 async function readDecisions(ch: ClickHouseClient, group: string): Promise<StreamDecision[]> {
-  const rows = await queryRows<StreamDecision & { ctit_ms: string | number | null }>(
-    ch,
+  // The group's id written in (inlined): a query without parameters runs beside others in chDB.
+  const q = inlined(
     `SELECT app_id, install_event_id, device_id, toString(ts) AS ts, outcome, match, click_event_id, channel, campaign_id, ctit_ms, fraud_reason, toString(decided_at) AS decided_at
      FROM speed_decisions WHERE flush_group = {group:String} ORDER BY kafka_partition, kafka_offset`,
     { group },
   );
+  const rows = await queryRows<StreamDecision & { ctit_ms: string | number | null }>(ch, q.query, q.query_params);
   return rows.map((r) => ({ ...r, ctit_ms: r.ctit_ms === null ? null : Number(r.ctit_ms) }));
 }
 
