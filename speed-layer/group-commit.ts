@@ -130,6 +130,22 @@ interface GroupWrite {
   /** The fence every write carries. */
   fence: string;
   appIds: ReadonlySet<string>;
+  /** Notes the end of a step (WEIR_SPEED_PROFILE). */
+  step: (name: string) => void;
+}
+
+/** WEIR_SPEED_PROFILE=1 prints each step's wall time of every flush group to stderr. */
+const PROFILE = process.env.WEIR_SPEED_PROFILE === '1';
+function stepTimer(group: string): (step: string) => void {
+  if (!PROFILE) return () => {};
+  let last = performance.now();
+  const steps: string[] = [];
+  return (step) => {
+    const now = performance.now();
+    steps.push(`${step} ${Math.round(now - last)}`);
+    last = now;
+    if (step === 'checked') process.stderr.write(`[speed group ${group.slice(0, 8)}] ${steps.join(', ')} ms\n`);
+  };
 }
 
 async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatch[]): Promise<void> {
@@ -138,17 +154,20 @@ async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatc
   if (written.length === 0) return dlq;
   const ranges = written.map((b) => ({ partition: b.partition, first: b.first, last: b.out.rows.lastOffset }));
   const rows = EventsRtRows.concat(written.map((b) => b.out.rows));
-  const write: GroupWrite = { group: randomUUID(), ranges, plan: rows.plan.list(), fence: fenceSql(deps.claim(), ranges.map((r) => r.partition)), appIds: rows.appIds };
+  const write: GroupWrite = { group: randomUUID(), ranges, plan: rows.plan.list(), fence: fenceSql(deps.claim(), ranges.map((r) => r.partition)), appIds: rows.appIds, step: stepTimer('') };
+  write.step = stepTimer(write.group);
   // A turn of the event loop first lets kafkajs put the DLQ send on the wire.
   const staged = new Promise(setImmediate).then(async () => (await stageEventsRt(deps.ch, rows, write.group, deps.stagingDir)).insert());
   const [send, staging] = await Promise.allSettled([dlq, staged]);
   if (send.status === 'rejected') throw send.reason;
   if (staging.status === 'rejected') throw staging.reason;
+  write.step(`staged ${rows.count} rows`);
   const decided = await decideAndSend(deps, write);
   // Only now is the group one to complete after a crash: one whose decisions could not be
   // sent is abandoned, its events fetched and decided again (over the same state: nothing of
   // it was applied).
   await recordIntent(deps.ch, write.group, ranges);
+  write.step('intent');
   await applyGroup(deps, write, { ...decided, events: rows.count });
 }
 
@@ -157,8 +176,11 @@ async function decideAndSend(deps: GroupCommitDeps, write: GroupWrite): Promise<
   const { ch } = deps;
   const params = await deps.ruleParams(write.appIds);
   await command(ch, statement('decide.sql', write, 'decide'), { ...params, decided_at: Date.now() });
+  write.step('decided');
   const [decisions, lateClicks] = await Promise.all([readDecisions(ch, write.group), countLateClicks(ch, write.group, params)]);
+  write.step('read');
   await deps.sendDecisions(decisions);
+  write.step('sent');
   return { decisions, lateClicks };
 }
 
@@ -167,12 +189,16 @@ async function applyGroup(deps: GroupCommitDeps, write: GroupWrite, done: GroupD
   const { ch } = deps;
   const pool = deps.pool ?? [ch];
   await runSideBySide(pool, [statement('events-rt.sql', write, 'events_rt'), ...STATE_STATEMENTS.map((name, i) => statement(`state.sql#${i}`, write, name))]);
+  write.step('events_rt+state');
   await applyToViews(ch, { tokenBase: `g${write.group}`, ranges: write.ranges, group: write.group, fence: write.fence }, write.plan, pool);
+  write.step('views');
   await command(ch, progressStatement(write));
+  write.step('progress');
   // A fenced statement writes nothing and says nothing: whether the claim held to the end is
   // asked once, so that a member that lost its partitions neither commits past the group nor
   // counts it in its metrics. (Once fenced, its claim never holds again.)
   const [held] = await queryRows<{ ok: number | boolean }>(ch, `SELECT ${write.fence} AS ok`);
+  write.step('checked');
   if (!held || !Number(held.ok)) throw new PartitionsLostError(write.ranges.map((r) => r.partition));
   deps.onGroup?.({ partitions: write.ranges.length, ...done });
 }
@@ -299,7 +325,7 @@ export async function redoUnapplied(deps: GroupCommitDeps, partition: number, po
     // partitions of a group restored side by side in this process complete it once.
     let completing = redoing.get(intent.flush_group);
     if (!completing) {
-      const write: GroupWrite = { group: intent.flush_group, ranges, fence: fenceSql(deps.claim(), [partition]), appIds: new Set(staged.apps) };
+      const write: GroupWrite = { group: intent.flush_group, ranges, fence: fenceSql(deps.claim(), [partition]), appIds: new Set(staged.apps), step: stepTimer(intent.flush_group) };
       completing = decideAndSend(deps, write).then((decided) => applyGroup(deps, write, { ...decided, events: Number(staged.n) }));
       redoing.set(intent.flush_group, completing);
       void completing.finally(() => redoing.delete(intent.flush_group)).catch(() => undefined);
