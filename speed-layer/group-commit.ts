@@ -20,6 +20,10 @@
  * again from Kafka. After one past it, the partition's next owner finds the intent past its
  * position and runs 2–4 again under the same tokens (redoUnapplied): a target the group had
  * reached counts it once, the others get it.
+ *
+ * Groups overlap: the next group is staged at once and decides as soon as this one's state
+ * (events_rt, the state tables, clicks_by_ip_ua_rt) is written, while this one's views and
+ * position are written; positions still move in order, each group's after the previous one's.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -72,8 +76,8 @@ export interface GroupCommitDeps {
   sendDecisions(decisions: readonly StreamDecision[]): Promise<void>;
   /** The rule parameters for the apps of a group (rules/app-rules.ts). */
   ruleParams(appIds: ReadonlySet<string>): Promise<AppRuleParams>;
-  /** This member's claim of its partitions (fencing). */
-  claim(): Claim;
+  /** This member's claim of a partition it holds (fencing). */
+  claimOf(partition: number): Claim;
   /** Called with each group written, by this process or completed after a restart. */
   onGroup?(g: GroupDone & { partitions: number }): void;
   /**
@@ -88,37 +92,83 @@ export interface GroupCommitDeps {
 export interface GroupCommit {
   /** Resolves once the batch's group is complete (its rows in events_rt, the state and the views); rejects with its group's error. */
   submit(batch: PartitionBatch): Promise<void>;
+  /**
+   * The same in two steps: `state` once the group's decisions and state are written (the
+   * partition's next batch may be decided: its group reads that state), `done` once the group
+   * is complete (its position moved: a commit may follow). `done` rejects when `state` does.
+   */
+  submitInSteps(batch: PartitionBatch): GroupGates;
 }
 
 export function createGroupCommit(deps: GroupCommitDeps): GroupCommit {
-  let pending: { batch: PartitionBatch; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  interface Waiting {
+    batch: PartitionBatch;
+    state: Settle;
+    done: Settle;
+  }
+  let pending: Waiting[] = [];
   let draining = false;
+  /** The previous group: its state written (what the next group's decisions read), and complete. */
+  let previous: GroupGates = { state: Promise.resolve(), done: Promise.resolve() };
 
   async function drain(): Promise<void> {
-    // Batches submitted while a group is written form the next group.
+    // Batches submitted while a group is written form the next group, which starts deciding
+    // once the previous one's state is written (its views and position still being written).
     while (pending.length > 0) {
       const group = pending;
       pending = [];
-      try {
-        await writeGroup(deps, group.map((g) => g.batch));
-        for (const g of group) g.resolve();
-      } catch (err) {
-        for (const g of group) g.reject(err);
-      }
+      const run = writeGroup(deps, group.map((g) => g.batch), previous);
+      previous = run;
+      run.state.then(
+        () => group.forEach((g) => g.state.resolve()),
+        (err: unknown) => group.forEach((g) => g.state.reject(err)),
+      );
+      run.done.then(
+        () => group.forEach((g) => g.done.resolve()),
+        (err: unknown) => {
+          group.forEach((g) => g.done.reject(err));
+          // The groups chained to a failed one fail too (their partitions are restored, which
+          // completes them in order); the first group after the last of them starts afresh.
+          if (previous === run) previous = { state: Promise.resolve(), done: Promise.resolve() };
+        },
+      );
+      await run.state.catch(() => undefined);
     }
     draining = false;
   }
 
-  return {
-    submit: (batch) =>
-      new Promise<void>((resolve, reject) => {
-        pending.push({ batch, resolve, reject });
-        if (draining) return;
-        draining = true;
-        // One turn of the event loop lets the partitions decided in the same fetch join.
-        setImmediate(() => void drain());
-      }),
+  const submitInSteps = (batch: PartitionBatch): GroupGates => {
+    const state = settleable();
+    const done = settleable();
+    pending.push({ batch, state, done });
+    if (!draining) {
+      draining = true;
+      // One turn of the event loop lets the partitions decided in the same fetch join.
+      setImmediate(() => void drain());
+    }
+    return { state: state.promise, done: done.promise };
   };
+  return {
+    submitInSteps,
+    submit: (batch) => {
+      const gates = submitInSteps(batch);
+      gates.state.catch(() => undefined); // its error is done's too
+      return gates.done;
+    },
+  };
+}
+
+interface Settle {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function settleable(): Settle {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
 }
 
 /** A group's identity and what its statements need. */
@@ -148,19 +198,45 @@ function stepTimer(group: string): (step: string) => void {
   };
 }
 
-async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatch[]): Promise<void> {
+
+/**
+ * A group in flight: `state` settles once its decisions and state are written (the next
+ * group may decide), `done` once it is complete. A group that fails fails the ones after it:
+ * their decisions would have read state without it.
+ */
+export interface GroupGates {
+  state: Promise<void>;
+  done: Promise<void>;
+}
+
+function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatch[], previous: GroupGates): GroupGates {
+  const state = stageAndDecide(deps, batches, previous.state);
+  // Complete in order: a group's position never moves before the previous group's views are in.
+  const done = state.then(async (write) => {
+    await previous.done;
+    if (write) await applyViews(deps, write.write, write.done);
+  });
+  return { state: state.then(() => undefined), done };
+}
+
+/** Steps 1–3 and the targets the next group's decisions read; undefined when the batches wrote no row. */
+async function stageAndDecide(deps: GroupCommitDeps, batches: readonly PartitionBatch[], previousState: Promise<void>): Promise<{ write: GroupWrite; done: GroupDone } | undefined> {
   const dlq = deps.sendUndecodable(batches);
   const written = batches.filter((b) => b.out.rows.count > 0);
-  if (written.length === 0) return dlq;
+  if (written.length === 0) {
+    await Promise.all([dlq, previousState]);
+    return undefined;
+  }
   const ranges = written.map((b) => ({ partition: b.partition, first: b.first, last: b.out.rows.lastOffset }));
   const rows = EventsRtRows.concat(written.map((b) => b.out.rows));
-  const write: GroupWrite = { group: randomUUID(), ranges, plan: rows.plan.list(), fence: fenceSql(deps.claim(), ranges.map((r) => r.partition)), appIds: rows.appIds, step: stepTimer('') };
+  const write: GroupWrite = { group: randomUUID(), ranges, plan: rows.plan.list(), fence: fenceSql(deps.claimOf, ranges.map((r) => r.partition)), appIds: rows.appIds, step: stepTimer('') };
   write.step = stepTimer(write.group);
   // A turn of the event loop first lets kafkajs put the DLQ send on the wire.
   const staged = new Promise(setImmediate).then(async () => (await stageEventsRt(deps.ch, rows, write.group, deps.stagingDir)).insert());
-  const [send, staging] = await Promise.allSettled([dlq, staged]);
+  const [send, staging, before] = await Promise.allSettled([dlq, staged, previousState]);
   if (send.status === 'rejected') throw send.reason;
   if (staging.status === 'rejected') throw staging.reason;
+  if (before.status === 'rejected') throw before.reason;
   write.step(`staged ${rows.count} rows`);
   const decided = await decideAndSend(deps, write);
   // Only now is the group one to complete after a crash: one whose decisions could not be
@@ -168,7 +244,8 @@ async function writeGroup(deps: GroupCommitDeps, batches: readonly PartitionBatc
   // it was applied).
   await recordIntent(deps.ch, write.group, ranges);
   write.step('intent');
-  await applyGroup(deps, write, { ...decided, events: rows.count });
+  await applyState(deps, write);
+  return { write, done: { ...decided, events: rows.count } };
 }
 
 /** Step 2 and 3 (see the file's comment): the group's first installs decided and sent. */
@@ -184,13 +261,16 @@ async function decideAndSend(deps: GroupCommitDeps, write: GroupWrite): Promise<
   return { decisions, lateClicks };
 }
 
-/** Step 4: every target, then whether the claim held throughout. */
-async function applyGroup(deps: GroupCommitDeps, write: GroupWrite, done: GroupDone): Promise<void> {
-  const { ch } = deps;
-  const pool = deps.pool ?? [ch];
-  await runSideBySide(pool, [statement('events-rt.sql', write, 'events_rt'), ...STATE_STATEMENTS.map((name, i) => statement(`state.sql#${i}`, write, name))]);
+/** Step 4, first part: events_rt and the state tables, side by side. */
+async function applyState(deps: GroupCommitDeps, write: GroupWrite): Promise<void> {
+  await runSideBySide(deps.pool ?? [deps.ch], [statement('events-rt.sql', write, 'events_rt'), ...STATE_STATEMENTS.map((name, i) => statement(`state.sql#${i}`, write, name))]);
   write.step('events_rt+state');
-  await applyToViews(ch, { tokenBase: `g${write.group}`, ranges: write.ranges, group: write.group, fence: write.fence }, write.plan, pool);
+}
+
+/** Step 4, the rest: the views from events_rt, the position, then whether the claim held throughout. */
+async function applyViews(deps: GroupCommitDeps, write: GroupWrite, done: GroupDone): Promise<void> {
+  const { ch } = deps;
+  await applyToViews(ch, { tokenBase: `g${write.group}`, ranges: write.ranges, group: write.group, fence: write.fence }, write.plan, deps.pool ?? [ch]);
   write.step('views');
   await command(ch, progressStatement(write));
   write.step('progress');
@@ -211,7 +291,7 @@ export class PartitionsLostError extends Error {
 }
 
 /** The targets sql/state.sql writes, in its order: each names its token. */
-const STATE_STATEMENTS = ['speed_first_installs', 'speed_device_clicks', 'attributions_rt'] as const;
+const STATE_STATEMENTS = ['speed_first_installs', 'speed_device_clicks', 'attributions_rt', 'clicks_by_ip_ua_rt'] as const;
 
 // One block per insert (max_threads 1, blocks squashed whatever their size), so a token always
 // names the same block. Settings in the SQL: chDB keeps per-call settings for later calls.
@@ -325,8 +405,11 @@ export async function redoUnapplied(deps: GroupCommitDeps, partition: number, po
     // partitions of a group restored side by side in this process complete it once.
     let completing = redoing.get(intent.flush_group);
     if (!completing) {
-      const write: GroupWrite = { group: intent.flush_group, ranges, fence: fenceSql(deps.claim(), [partition]), appIds: new Set(staged.apps), step: stepTimer(intent.flush_group) };
-      completing = decideAndSend(deps, write).then((decided) => applyGroup(deps, write, { ...decided, events: Number(staged.n) }));
+      const write: GroupWrite = { group: intent.flush_group, ranges, fence: fenceSql(deps.claimOf, [partition]), appIds: new Set(staged.apps), step: stepTimer(intent.flush_group) };
+      completing = decideAndSend(deps, write).then(async (decided) => {
+        await applyState(deps, write);
+        await applyViews(deps, write, { ...decided, events: Number(staged.n) });
+      });
       redoing.set(intent.flush_group, completing);
       void completing.finally(() => redoing.delete(intent.flush_group)).catch(() => undefined);
     }

@@ -22,7 +22,7 @@ import type { Logger } from '../infra/logger';
 import { appRuleParams, type AppRuleParams, type AppRuleSettings } from '../rules/app-rules';
 import { normaliseCidrs } from '../rules/cidrs';
 import { createGroupCommit, redoUnapplied, type GroupCommitDeps, type GroupDone, type PartitionBatch, type StreamDecision } from './group-commit';
-import { claimPartition, newClaim, type Claim } from './partition-owners';
+import { claimPartition, latestClaim, newClaim, type Claim } from './partition-owners';
 import { PartitionProcessor, type BatchOutcome } from './partition-processor';
 import { commitHint } from '../infra/kafka/commit-hint';
 import { createTopNCounter } from '../infra/top-n-labels';
@@ -99,16 +99,19 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   const restoring = new Map<number, Promise<PartitionProcessor>>();
   /** The restored ones, kept through a rebalance that leaves them here (see GROUP_JOIN). */
   const processors = new Map<number, PartitionProcessor>();
-  /** This member's claim of the current join's partitions, and the claims being written. */
-  let claim: Claim = newClaim();
-  let claimed: Promise<unknown> = Promise.resolve();
+  /** This member's claim of each partition it holds (fencing: partition-owners.ts), and its write. */
+  const claims = new Map<number, { claim: Claim; made: Promise<void> }>();
+  /** Each held partition's last flush group, settled once complete (or failed). */
+  const settled = new Map<number, Promise<void>>();
+  /** Never written: the fence of a partition without a claim here holds nothing. */
+  const NO_CLAIM = newClaim();
   if (deps.stagingDir) await prepareStagingDir(deps.stagingDir);
   const groupDeps: GroupCommitDeps = {
     ch: deps.ch,
     sendUndecodable,
     sendDecisions,
     ruleParams,
-    claim: () => claim,
+    claimOf: (partition) => claims.get(partition)?.claim ?? NO_CLAIM,
     onGroup: (g) => recordGroup(g),
     stagingDir: deps.stagingDir,
     pool: deps.concurrent?.(VIEW_WRITERS),
@@ -124,23 +127,21 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   await producer.connect();
   await consumer.connect();
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    // A new claim for this join: every write of the previous one is fenced from now on. A
-    // partition this process keeps is restored again only if another member wrote it
-    // meanwhile (its position moved); one that moved here is restored: it reads a position.
+    // Only the partitions that moved here are restored (they read a position) and claimed: a
+    // partition this process held keeps its processor and claim, unless another member claimed
+    // or wrote it meanwhile.
     const kept = new Map(processors);
     restoring.clear();
     processors.clear();
     timeLag.reset();
     refused.reset(consumer, cfg.kafka.topics.events);
     topicId.reset();
-    claim = newClaim();
-    const joinClaim = claim;
     const assigned = e.payload.memberAssignment[cfg.kafka.topics.events] ?? [];
-    claimed = Promise.all(assigned.map((p) => claimPartition(deps.ch, joinClaim, p)));
+    for (const partition of [...claims.keys()]) if (!assigned.includes(partition)) claims.delete(partition);
     for (const partition of assigned) {
       const p = kept.get(partition);
-      if (p) keepOrRestore(partition, p);
-      else void processorFor(partition).catch(() => undefined); // a failure surfaces in the partition's eachBatch
+      // A failure surfaces in the partition's eachBatch, which awaits the same promise.
+      track(partition, p ? keepOrRestore(partition, p) : restore(partition, true)).catch(() => undefined);
     }
     log.info({ assignment: e.payload.memberAssignment, kept: assigned.filter((p) => kept.has(p)) }, 'joined group');
   });
@@ -149,26 +150,42 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
   });
   await consumer.subscribe({ topic: cfg.kafka.topics.events, fromBeginning: true });
 
-  /** A partition this process held before the join: kept when nobody else wrote it meanwhile. */
-  function keepOrRestore(partition: number, p: PartitionProcessor): void {
-    const kept = (async () => {
-      await claimed;
-      if (await p.unchangedSince(deps.ch)) {
-        m.restores.inc({ kind: 'kept' });
-        return p;
-      }
-      return restore(partition);
-    })();
-    track(partition, kept);
+  /** Claims a partition anew: every write under an earlier claim of it is fenced from now on. */
+  function claim(partition: number): Promise<void> {
+    const c = newClaim();
+    const made = claimPartition(deps.ch, c, partition);
+    claims.set(partition, { claim: c, made });
+    return made;
+  }
+
+  /**
+   * A partition this process held before the join: kept when its last group has settled, its
+   * claim is still the latest and its position is where this process left it.
+   */
+  async function keepOrRestore(partition: number, p: PartitionProcessor): Promise<PartitionProcessor> {
+    await settled.get(partition);
+    const held = claims.get(partition);
+    const stillHeld = held !== undefined && (await held.made.then(() => true, () => false)) && (await latestClaim(deps.ch, partition)) === held.claim.id;
+    if (stillHeld && (await p.unchangedSince(deps.ch))) {
+      m.restores.inc({ kind: 'kept' });
+      return p;
+    }
+    return restore(partition, true);
   }
 
   /** The partition's processor of the current join, restored from ClickHouse once: at the join, or after a failed batch dropped it. */
   function processorFor(partition: number): Promise<PartitionProcessor> {
-    return restoring.get(partition) ?? track(partition, restore(partition));
+    return restoring.get(partition) ?? track(partition, restore(partition, false));
   }
 
-  async function restore(partition: number): Promise<PartitionProcessor> {
-    await claimed;
+  /**
+   * `claimIt`: at a join (the partition moved here, or changed meanwhile). A restore after a
+   * failed batch keeps the join's claim: a member whose partitions were taken must not claim
+   * them back before the group has given them to it again.
+   */
+  async function restore(partition: number, claimIt: boolean): Promise<PartitionProcessor> {
+    const held = claims.get(partition);
+    await (claimIt || !held ? claim(partition) : held.made);
     const p = new PartitionProcessor(partition);
     const end = m.restoreSeconds.startTimer();
     await p.restore(deps.ch, await topicId.get(), (position) => redoUnapplied(groupDeps, partition, position));
@@ -229,25 +246,44 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         stalled.cleared(batch.partition);
       }
       if (last === undefined) return; // abandoned: stopping or rebalanced
-      await commitHint(consumer, batch.topic, batch.partition, last + 1, log);
       resolveOffset(batch.lastOffset());
       timeLag.written(batch);
       await heartbeat();
     },
   });
 
-  /** Stages and writes one partition batch with its flush group; resolves to its last offset. */
+  /**
+   * Stages one partition batch with its flush group; resolves to its last offset once the
+   * group's decisions and state are written, so that the partition's next batch can be decided
+   * while this group's views are written. The commit (a hint) follows once the group is
+   * complete; a group that fails then is completed by the partition's restore (its intent is
+   * recorded), which starts at once.
+   */
   async function writeBatch(batch: Batch): Promise<number> {
     try {
       const p = await processorFor(batch.partition);
       p.checkResume(Number(batch.highWatermark));
       const out = p.process(batch.messages);
       const end = m.flushSeconds.startTimer();
-      await groups.submit({ partition: batch.partition, first: p.viewsFrom, out });
+      const gates = groups.submitInSteps({ partition: batch.partition, first: p.viewsFrom, out });
+      settled.set(batch.partition, gates.done.catch(() => undefined)); // the failure is handled below, once the state is written
+      await gates.state;
       const last = Number(batch.lastOffset());
       p.written(last);
-      end();
-      record(out, batch.partition, batch.highWatermark, last);
+      gates.done.then(
+        async () => {
+          end();
+          record(out, batch.partition, batch.highWatermark, last);
+          await commitHint(consumer, batch.topic, batch.partition, last + 1, log);
+        },
+        (err: unknown) => {
+          log.warn({ err, partition: batch.partition }, 'flush group failed after its state was written; restoring the partition completes it');
+          if (processors.get(batch.partition) === p) {
+            dropProcessor(batch.partition);
+            void processorFor(batch.partition).catch(() => undefined);
+          }
+        },
+      );
       return last;
     } catch (err) {
       // The processor has taken the batch's ids into its dedup window, but they may not all

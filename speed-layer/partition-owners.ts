@@ -1,7 +1,8 @@
 /**
  * Fencing (issue 16, item 4): which member owns each partition, and the condition every write
- * of a flush group carries. A member claims its partitions when it joins the group (a claim id
- * of its own per join, the epoch one past the partition's last); each INSERT … SELECT of a
+ * of a flush group carries. A member claims a partition when a join gives it one it did not
+ * hold (a claim id of its own, the epoch one past the partition's last), and keeps its claim
+ * of a partition it held and nobody else claimed meanwhile; each INSERT … SELECT of a
  * group writes nothing unless every partition of the group is still claimed by that claim.
  * A member whose session lapsed (frozen past the session timeout, cut off from the broker) and
  * that goes on writing adds nothing once the new owner has claimed the partition, which it
@@ -15,9 +16,9 @@ import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { queryRows } from '../infra/clickhouse/client';
 
-/** A member's claim of the partitions of one join. */
+/** A member's claim of a partition. */
 export interface Claim {
-  /** Unique per member and join: `<uuid>`. */
+  /** Unique per claim: `<uuid>`. */
   readonly id: string;
 }
 
@@ -31,15 +32,25 @@ export async function claimPartition(ch: ClickHouseClient, claim: Claim, partiti
 
 const CLAIM_ID = /^[0-9a-f-]{36}$/;
 
+/** The claim that owns a partition now (its latest), or undefined when none was made. */
+export async function latestClaim(ch: ClickHouseClient, partition: number): Promise<string | undefined> {
+  const [row] = await queryRows<{ claim: string; n: string }>(ch, 'SELECT argMax(claim, epoch) AS claim, count() AS n FROM speed_owners WHERE kafka_partition = {p:UInt16}', { p: partition });
+  return row && Number(row.n) > 0 ? row.claim : undefined;
+}
+
 /**
- * The SQL condition "each of `partitions` is still claimed by `claim`", with its values
- * written in (partition numbers and a claim id of our own making, both checked): a write
- * statement of the speed layer then needs no query parameter (chDB runs parameterised
+ * The SQL condition "each of `partitions` is still claimed by its claim (`claimOf`)", with
+ * its values written in (partition numbers and claim ids of our own making, both checked): a
+ * write statement of the speed layer then needs no query parameter (chDB runs parameterised
  * statements one at a time across the process).
  */
-export function fenceSql(claim: Claim, partitions: readonly number[]): string {
-  if (!CLAIM_ID.test(claim.id)) throw new Error(`bad claim id ${claim.id}`);
+export function fenceSql(claimOf: (partition: number) => Claim, partitions: readonly number[]): string {
   const ps = [...new Set(partitions)];
   if (ps.length === 0 || !ps.every((p) => Number.isInteger(p) && p >= 0 && p < 65536)) throw new Error(`bad partitions ${partitions.join(',')}`);
-  return `((SELECT count() FROM (SELECT argMax(claim, epoch) AS latest FROM speed_owners WHERE kafka_partition IN (${ps.join(', ')}) GROUP BY kafka_partition) WHERE latest = '${claim.id}') = ${ps.length})`;
+  const pairs = ps.map((p) => {
+    const { id } = claimOf(p);
+    if (!CLAIM_ID.test(id)) throw new Error(`bad claim id ${id}`);
+    return `(${p}, '${id}')`;
+  });
+  return `((SELECT count() FROM (SELECT kafka_partition AS p, argMax(claim, epoch) AS latest FROM speed_owners WHERE kafka_partition IN (${ps.join(', ')}) GROUP BY kafka_partition) WHERE (p, latest) IN (${pairs.join(', ')})) = ${ps.length})`;
 }

@@ -155,7 +155,9 @@ export async function applyToViews(ch: ClickHouseClient, write: ViewsWrite, plan
   const statements: { query: string; query_params: Record<string, unknown> }[] = [];
   for (const d of plan ?? (await planOfWritten(ch, write.ranges, write.group))) {
     for (const view of Object.keys(VIEW_SELECTS)) {
-      if ((view === 'clicks_by_ip_ua_rt' && !d.clicks) || (view === 'errors_rt' && !d.errors)) continue;
+      // clicks_by_ip_ua_rt is state the next group's decisions read: written with the state
+      // (../sql/state.sql), before them.
+      if (view === 'clicks_by_ip_ua_rt' || (view === 'errors_rt' && !d.errors)) continue;
       const condition = `${where.sql} AND toDate(ts) = {day:Date} AND ${write.fence}`;
       statements.push(inlined(VIEW_INSERTS(view, condition), { ...where.params, day: d.day, token: `${view}:${write.tokenBase}:${d.day}` }));
     }

@@ -53,7 +53,7 @@ async function member(client: ClickHouseClient = handle.client, pool?: readonly 
     sendUndecodable: async () => {},
     sendDecisions: async (d) => void sent.push(...d),
     ruleParams: async () => appRuleParams([], { lookbackDays: 7, ipBlocklist: [] }),
-    claim: () => claim,
+    claimOf: () => claim,
     stagingDir: path.join(dir, 'staging'),
     ...extra,
   };

@@ -31,7 +31,7 @@ export async function runSpeedGroups(ch: ClickHouseClient, byPartition: Map<numb
     sendUndecodable: async () => {},
     sendDecisions: async (d) => void decisions.push(...d),
     ruleParams: async () => appRuleParams(apps, { lookbackDays: settings.defaultLookbackDays ?? 7, ipBlocklist: settings.globalBlocklist ?? [] }),
-    claim: () => claim,
+    claimOf: () => claim,
   });
   const processors = new Map([...byPartition.keys()].map((p) => [p, new PartitionProcessor(p)]));
   const run: StreamRun = { decisions, duplicates: 0, written: 0 };
