@@ -18,7 +18,7 @@
  *      kafkajs speed layer keeping these views does, whatever its design, before deciding
  *      anything;
  *    - floor: the same consumer decoding every message and writing every event with its
- *      offset to events_rt as the speed layer does (no state, views or sends): what any speed
+ *      offset to speed_staged as the speed layer does (no decisions, state, views or sends): what any speed
  *      layer that decides in JS and resumes from what it wrote does before its own work;
  *    - speed layer: `startSpeedLayer` on a fresh embedded chDB (migrations applied before
  *      timing), from the start call until every partition is committed to the end;
@@ -193,7 +193,7 @@ async function bench(o: BenchOptions, onCleanup: OnCleanup): Promise<Record<stri
   say(`baseline (bare kafkajs consumer): ${fmt(baseline.eventsPerS)} events/s (${(baseline.ms / 1000).toFixed(2)} s, ${baseline.cpuUsPerEvent.toFixed(1)} CPU-µs/event)`);
   const floor = await consume('floor consumer', 'floor');
   say(
-    `floor (decode every event, write it with its offset to events_rt; no state, views or sends): ${fmt(floor.eventsPerS)} events/s ` +
+    `floor (decode every event, stage it with its offset as the speed layer does; no decisions, state, views or sends): ${fmt(floor.eventsPerS)} events/s ` +
       `(${(floor.ms / 1000).toFixed(2)} s, ${floor.cpuUsPerEvent.toFixed(1)} CPU-µs/event, process at ${floor.cpuPct.toFixed(0)} % of a core)`,
   );
 
