@@ -274,11 +274,12 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
         async () => {
           end();
           record(out, batch.partition, batch.highWatermark, last);
-          await commitHint(consumer, batch.topic, batch.partition, last + 1, log);
+          // Stopped meanwhile: the consumer commits no more (the written position stands).
+          if (!stopping) await commitHint(consumer, batch.topic, batch.partition, last + 1, log);
         },
         (err: unknown) => {
           log.warn({ err, partition: batch.partition }, 'flush group failed after its state was written; restoring the partition completes it');
-          if (processors.get(batch.partition) === p) {
+          if (!stopping && processors.get(batch.partition) === p) {
             dropProcessor(batch.partition);
             void processorFor(batch.partition).catch(() => undefined);
           }
@@ -341,6 +342,9 @@ export async function startSpeedLayer(cfg: Pick<Config, 'kafka' | 'ipBlocklist' 
     stop: () =>
       (stopping ??= (async () => {
         await consumer.disconnect();
+        // The last groups' views and positions, still being written: a stop drains them (a
+        // process killed instead has its next owner complete them).
+        await Promise.all(settled.values());
         await producer.disconnect();
       })()),
     healthy: () => !fatal && !stopping,
