@@ -153,51 +153,30 @@ export class EventsRtRows {
   }
 }
 
-/** A flush group's rows ready for their insert: the body built and, for the embedded engine, staged as a file. */
-export interface StagedEventsRt {
-  /**
-   * Writes them to events_rt in one insert (one part). An insert refused while parsing its
-   * input wrote nothing, and is written again with canonical lines.
-   */
-  insert(): Promise<void>;
-  /** Removes what was staged, for a group that fails before its insert. */
-  discard(): Promise<void>;
-}
-
 /**
- * Stages a flush group's rows. The embedded engine reads them from a file in `stagingDir`
- * (about 4× cheaper than streaming them through the client); otherwise they go as the request
- * body. Nothing reaches events_rt before `insert`.
+ * Writes a flush group's rows to speed_staged in one insert (one part). The embedded engine
+ * reads them from a file in `stagingDir` (about 4× cheaper than streaming them through the
+ * client); otherwise they go as the request body. An insert refused while parsing its input
+ * wrote nothing, and is written again with canonical lines.
  */
-export async function stageEventsRt(ch: ClickHouseClient, rows: EventsRtRows, group: string, stagingDir: string | undefined): Promise<StagedEventsRt> {
-  const staged = await stage(ch, rows, group, stagingDir, false);
-  return {
-    insert: async () => {
-      try {
-        await staged.insert();
-      } catch (err) {
-        if (!isInputError(err)) throw err;
-        await (await stage(ch, rows, group, stagingDir, true)).insert();
-      }
-    },
-    discard: staged.discard,
-  };
-}
-
-/** Stages and inserts at once (the speed bench's floor, tests). */
 export async function insertEventsRt(ch: ClickHouseClient, rows: EventsRtRows, group: string, stagingDir: string | undefined): Promise<void> {
-  await (await stageEventsRt(ch, rows, group, stagingDir)).insert();
+  try {
+    await insertOnce(ch, rows, group, stagingDir, false);
+  } catch (err) {
+    if (!isInputError(err)) throw err;
+    await insertOnce(ch, rows, group, stagingDir, true);
+  }
 }
 
-async function stage(ch: ClickHouseClient, rows: EventsRtRows, group: string, stagingDir: string | undefined, canonical: boolean): Promise<StagedEventsRt> {
-  if (!stagingDir) {
-    const body = rows.body(group, canonical);
-    return { insert: () => insertFromBody(ch, body), discard: async () => {} };
-  }
+async function insertOnce(ch: ClickHouseClient, rows: EventsRtRows, group: string, stagingDir: string | undefined, canonical: boolean): Promise<void> {
+  if (!stagingDir) return insertFromBody(ch, rows.body(group, canonical));
   const file = path.join(stagingDir, `events-rt-${randomUUID()}.json`);
-  const discard = () => rm(file, { force: true });
-  await writeFile(file, rows.body(undefined, canonical));
-  return { insert: () => insertFromFile(ch, file, group).finally(discard), discard };
+  try {
+    await writeFile(file, rows.body(undefined, canonical));
+    await insertFromFile(ch, file, group);
+  } finally {
+    await rm(file, { force: true });
+  }
 }
 
 /** ClickHouse marks errors of parsing input with the row they were found at. */

@@ -32,7 +32,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { queryRows } from '../infra/clickhouse/client';
 import { splitStatements } from '../infra/clickhouse/sql-statements';
 import type { AppRuleParams } from '../rules/app-rules';
-import { EventsRtRows, stageEventsRt } from './events-rt-rows';
+import { EventsRtRows, insertEventsRt } from './events-rt-rows';
 import { fenceSql, type Claim } from './partition-owners';
 import type { BatchOutcome } from './partition-processor';
 import { applyToViews, inlined, runSideBySide, type DayPlan, type OffsetRange } from './realtime-views/views-writer';
@@ -232,7 +232,7 @@ async function stageAndDecide(deps: GroupCommitDeps, batches: readonly Partition
   const write: GroupWrite = { group: randomUUID(), ranges, plan: rows.plan.list(), fence: fenceSql(deps.claimOf, ranges.map((r) => r.partition)), appIds: rows.appIds, step: stepTimer('') };
   write.step = stepTimer(write.group);
   // A turn of the event loop first lets kafkajs put the DLQ send on the wire.
-  const staged = new Promise(setImmediate).then(async () => (await stageEventsRt(deps.ch, rows, write.group, deps.stagingDir)).insert());
+  const staged = new Promise(setImmediate).then(() => insertEventsRt(deps.ch, rows, write.group, deps.stagingDir));
   const [send, staging, before] = await Promise.allSettled([dlq, staged, previousState]);
   if (send.status === 'rejected') throw send.reason;
   if (staging.status === 'rejected') throw staging.reason;
